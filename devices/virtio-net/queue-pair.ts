@@ -1,0 +1,27 @@
+// One virtio-net queue pair as the device sees it: vring 2k is the guest's receiveq (we fill it),
+// vring 2k+1 its transmitq (we drain it through NAPI).
+import { DescChain, SplitVirtqueue } from '../virtio/virtqueue';
+import type { NapiStruct } from '../../kernel-model/core/napi';
+
+/** a TSO frame is at most 64 KiB of IP plus the Ethernet header (gso_max_size) */
+export const MAX_FRAME = 65536 + 14 + 4;
+/** linear area for frames the guest scattered over several descriptors, per queue */
+export const SCRATCH_SIZE = 512 * 1024;
+const NOOP = (): void => undefined;
+
+export class QueuePair {
+  rx: SplitVirtqueue | null = null;
+  tx: SplitVirtqueue | null = null;
+  notifyRx: () => void = NOOP;
+  notifyTx: () => void = NOOP;
+  /** used entries written to the rx ring but not yet published (xmit_more batching) */
+  rxPending = 0;
+  napi!: NapiStruct;
+  readonly txChain = new DescChain();
+  readonly rxChain = new DescChain();
+  /** heads popped during one poll, completed after the batch went through the stack */
+  readonly heads = new Uint16Array(1024);
+  readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+
+  constructor(readonly index: number) {}
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// skbnet's command line: `serve`, `qemu`, `help`.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Emulator } from './emulator';
+import { parseServeOptions, UsageError, formatMac, nthMac } from './options';
+import { findMemory, sharedMemoryArgs, usesKvm, vhostUserNicArgs } from './qemu-args';
+
+const USAGE = `usage:
+  skbnet serve --vhost-user PATH [--vhost-user PATH…] [options]
+      serve guests on vhost-user sockets until SIGINT/SIGTERM
+  skbnet qemu [options] -- [qemu-system-x86_64] QEMU-ARGS…
+      start skbnet and QEMU wired together; exits with QEMU's status
+options:
+  --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
+  --queues N          virtio-net queue pairs per guest (default 1)
+  --mac MAC           MAC of the (first) guest NIC, for the QEMU line (default 52:54:00:12:34:56)
+  --net CIDR          the guest network (default 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15)
+  --pcap FILE         write every frame in and out of each device to FILE (pcap)
+  --quiet             log warnings and errors only
+`;
+
+function serve(args: string[]): void {
+  const { options } = parseServeOptions(args);
+  if (options.vhostUser.length === 0) throw new UsageError('serve needs at least one --vhost-user PATH');
+  const emu = new Emulator(options);
+  emu.start();
+  process.stdout.write(emu.readyText() + '\n');
+  const stop = (sig: string): void => {
+    emu.log.info(`${sig}: shutting down`);
+    emu.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function qemu(args: string[]): void {
+  const { options, rest } = parseServeOptions(args);
+  let qemuArgs = rest;
+  let binary = 'qemu-system-x86_64';
+  if (qemuArgs.length > 0 && !qemuArgs[0].startsWith('-')) {
+    binary = qemuArgs[0];
+    qemuArgs = qemuArgs.slice(1);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-'));
+  if (options.vhostUser.length === 0) options.vhostUser.push(path.join(dir, 'vhost-user.sock'));
+  const emu = new Emulator(options);
+  emu.start();
+  const memory = findMemory(qemuArgs) ?? '512M';
+  const kvm = usesKvm(qemuArgs);
+  const extra = [
+    ...(findMemory(qemuArgs) ? sharedMemoryArgs(memory).slice(2) : sharedMemoryArgs(memory)),
+    ...emu.attachments.flatMap((a, i) =>
+      vhostUserNicArgs({ socket: a.options.socket, memory, mac: formatMac(nthMac(options.mac, i)), queues: options.queues, index: i, msix: kvm }),
+    ),
+  ];
+  if (!qemuArgs.includes('-accel') && !kvm) extra.unshift('-accel', 'tcg');
+  const child = spawn(binary, [...extra, ...qemuArgs], { stdio: 'inherit' });
+  const cleanup = (): void => {
+    emu.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  child.on('error', (e) => {
+    emu.log.error(`cannot start ${binary}: ${e.message}`);
+    cleanup();
+    process.exit(127);
+  });
+  child.on('exit', (code, signal) => {
+    cleanup();
+    process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1));
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+}
+
+export function main(argv: string[]): void {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case 'serve':
+        return serve(args);
+      case 'qemu':
+        return qemu(args);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return;
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`skbnet: ${e.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) main(process.argv.slice(2));

@@ -1,0 +1,99 @@
+// Command-line options of `skbnet serve` / `skbnet qemu` (cold path: clarity first).
+
+export interface ServeOptions {
+  vhostUser: string[];
+  queues: number;
+  /** MAC of the first guest's NIC (the -device mac=); later guests count up from it */
+  mac: Uint8Array;
+  net: string;
+  pcap: string | null;
+  logLevel: 'error' | 'warn' | 'info';
+}
+
+export const DEFAULT_GUEST_MAC = '52:54:00:12:34:56';
+
+export class UsageError extends Error {}
+
+export function parseMac(text: string): Uint8Array {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(text);
+  if (!m) throw new UsageError(`bad MAC address '${text}' (want xx:xx:xx:xx:xx:xx)`);
+  const mac = Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
+  if (mac[0] & 1) throw new UsageError(`MAC address ${text} is multicast`);
+  return mac;
+}
+
+export function formatMac(mac: Uint8Array): string {
+  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** the MAC of the n-th guest: the base with its last bytes counted up */
+export function nthMac(base: Uint8Array, n: number): Uint8Array {
+  const mac = Uint8Array.from(base);
+  let carry = n;
+  for (let i = 5; i >= 3 && carry > 0; i--) {
+    const v = mac[i] + carry;
+    mac[i] = v & 0xff;
+    carry = v >> 8;
+  }
+  return mac;
+}
+
+/**
+ * Parse serve options from `args`; returns the options and whatever was not an option
+ * (for `skbnet qemu`, everything after `--`).
+ */
+export function parseServeOptions(args: string[]): { options: ServeOptions; rest: string[] } {
+  const o: ServeOptions = {
+    vhostUser: [],
+    queues: 1,
+    mac: parseMac(DEFAULT_GUEST_MAC),
+    net: '10.0.2.0/24',
+    pcap: null,
+    logLevel: 'info',
+  };
+  let i = 0;
+  const value = (name: string): string => {
+    const v = args[++i];
+    if (v === undefined) throw new UsageError(`${name} needs a value`);
+    return v;
+  };
+  for (; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return { options: o, rest: args.slice(i + 1) };
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      args = [...args.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...args.slice(i + 1)];
+      i--;
+      continue;
+    }
+    switch (a) {
+      case '--vhost-user':
+        o.vhostUser.push(value(a));
+        break;
+      case '--queues': {
+        const n = Number(value(a));
+        if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError('--queues takes 1..16');
+        o.queues = n;
+        break;
+      }
+      case '--mac':
+        o.mac = parseMac(value(a));
+        break;
+      case '--net':
+        o.net = value(a);
+        break;
+      case '--pcap':
+        o.pcap = value(a);
+        break;
+      case '--quiet':
+        o.logLevel = 'warn';
+        break;
+      case '--verbose':
+        o.logLevel = 'info';
+        break;
+      default:
+        throw new UsageError(`unknown option '${a}'`);
+    }
+  }
+  return { options: o, rest: [] };
+}

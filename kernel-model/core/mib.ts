@@ -1,0 +1,456 @@
+// SNMP MIB counters by Linux's names (include/uapi/linux/snmp.h, net/ipv4/proc.c). Plain numeric
+// fields so protocols increment them directly (`mib.Ip.InReceives++`); the *_FIELDS arrays give the
+// /proc/net/snmp and /proc/net/netstat column order, and the *_seq_show functions print those files.
+
+/** Ip (snmp4_ipstats_list); Forwarding and DefaultTTL are sysctls printed first */
+export class IpMib {
+  /** 1 = forwarding, 2 = not (RFC 1213 ipForwarding); Linux default net.ipv4.ip_forward=0 → 2 */
+  Forwarding = 2;
+  /** net.ipv4.ip_default_ttl */
+  DefaultTTL = 64;
+  InReceives = 0;
+  InHdrErrors = 0;
+  InAddrErrors = 0;
+  ForwDatagrams = 0;
+  InUnknownProtos = 0;
+  InDiscards = 0;
+  InDelivers = 0;
+  OutRequests = 0;
+  OutDiscards = 0;
+  OutNoRoutes = 0;
+  ReasmTimeout = 0;
+  ReasmReqds = 0;
+  ReasmOKs = 0;
+  ReasmFails = 0;
+  FragOKs = 0;
+  FragFails = 0;
+  FragCreates = 0;
+  OutTransmits = 0;
+}
+export const IP_FIELDS: readonly (keyof IpMib)[] = [
+  'Forwarding', 'DefaultTTL',
+  'InReceives', 'InHdrErrors', 'InAddrErrors', 'ForwDatagrams', 'InUnknownProtos', 'InDiscards',
+  'InDelivers', 'OutRequests', 'OutDiscards', 'OutNoRoutes', 'ReasmTimeout', 'ReasmReqds', 'ReasmOKs',
+  'ReasmFails', 'FragOKs', 'FragFails', 'FragCreates', 'OutTransmits',
+];
+
+/** IpExt (snmp4_ipextstats_list, /proc/net/netstat) */
+export class IpExtMib {
+  InNoRoutes = 0;
+  InTruncatedPkts = 0;
+  InMcastPkts = 0;
+  OutMcastPkts = 0;
+  InBcastPkts = 0;
+  OutBcastPkts = 0;
+  InOctets = 0;
+  OutOctets = 0;
+  InMcastOctets = 0;
+  OutMcastOctets = 0;
+  InBcastOctets = 0;
+  OutBcastOctets = 0;
+  InCsumErrors = 0;
+  InNoECTPkts = 0;
+  InECT1Pkts = 0;
+  InECT0Pkts = 0;
+  InCEPkts = 0;
+  ReasmOverlaps = 0;
+}
+export const IPEXT_FIELDS: readonly (keyof IpExtMib)[] = [
+  'InNoRoutes', 'InTruncatedPkts', 'InMcastPkts', 'OutMcastPkts', 'InBcastPkts', 'OutBcastPkts', 'InOctets',
+  'OutOctets', 'InMcastOctets', 'OutMcastOctets', 'InBcastOctets', 'OutBcastOctets', 'InCsumErrors',
+  'InNoECTPkts', 'InECT1Pkts', 'InECT0Pkts', 'InCEPkts', 'ReasmOverlaps',
+];
+
+/**
+ * IcmpMsg: per-type counters (ICMPMSGIN_INC_STATS / ICMPMSGOUT_INC_STATS). Increment
+ * `IcmpMsg.InType[type]++` / `IcmpMsg.OutType[type]++`; /proc prints only non-zero types.
+ */
+export class IcmpMsgMib {
+  readonly InType = new Float64Array(256);
+  readonly OutType = new Float64Array(256);
+}
+
+/** icmpmibmap (net/ipv4/proc.c): the per-type columns of the Icmp line, read from IcmpMsg */
+export const ICMP_MIB_MAP: readonly (readonly [string, number])[] = [
+  ['DestUnreachs', 3],
+  ['TimeExcds', 11],
+  ['ParmProbs', 12],
+  ['SrcQuenchs', 4],
+  ['Redirects', 5],
+  ['Echos', 8],
+  ['EchoReps', 0],
+  ['Timestamps', 13],
+  ['TimestampReps', 14],
+  ['AddrMasks', 17],
+  ['AddrMaskReps', 18],
+];
+
+/**
+ * Icmp. InMsgs/InErrors/InCsumErrors/OutMsgs/OutErrors/OutRateLimit* are counters of their own;
+ * In<Type>/Out<Type> are views of IcmpMsg as icmp_put() prints them (read-only here).
+ */
+export class IcmpMib {
+  InMsgs = 0;
+  InErrors = 0;
+  InCsumErrors = 0;
+  OutMsgs = 0;
+  OutErrors = 0;
+  OutRateLimitGlobal = 0;
+  OutRateLimitHost = 0;
+  constructor(private readonly msg: IcmpMsgMib) {}
+  get InDestUnreachs(): number {
+    return this.msg.InType[3];
+  }
+  get OutDestUnreachs(): number {
+    return this.msg.OutType[3];
+  }
+  get InTimeExcds(): number {
+    return this.msg.InType[11];
+  }
+  get OutTimeExcds(): number {
+    return this.msg.OutType[11];
+  }
+  get InParmProbs(): number {
+    return this.msg.InType[12];
+  }
+  get OutParmProbs(): number {
+    return this.msg.OutType[12];
+  }
+  get InSrcQuenchs(): number {
+    return this.msg.InType[4];
+  }
+  get OutSrcQuenchs(): number {
+    return this.msg.OutType[4];
+  }
+  get InRedirects(): number {
+    return this.msg.InType[5];
+  }
+  get OutRedirects(): number {
+    return this.msg.OutType[5];
+  }
+  get InEchos(): number {
+    return this.msg.InType[8];
+  }
+  get OutEchos(): number {
+    return this.msg.OutType[8];
+  }
+  get InEchoReps(): number {
+    return this.msg.InType[0];
+  }
+  get OutEchoReps(): number {
+    return this.msg.OutType[0];
+  }
+  get InTimestamps(): number {
+    return this.msg.InType[13];
+  }
+  get OutTimestamps(): number {
+    return this.msg.OutType[13];
+  }
+  get InTimestampReps(): number {
+    return this.msg.InType[14];
+  }
+  get OutTimestampReps(): number {
+    return this.msg.OutType[14];
+  }
+  get InAddrMasks(): number {
+    return this.msg.InType[17];
+  }
+  get OutAddrMasks(): number {
+    return this.msg.OutType[17];
+  }
+  get InAddrMaskReps(): number {
+    return this.msg.InType[18];
+  }
+  get OutAddrMaskReps(): number {
+    return this.msg.OutType[18];
+  }
+}
+export const ICMP_FIELDS: readonly string[] = [
+  'InMsgs', 'InErrors', 'InCsumErrors',
+  ...ICMP_MIB_MAP.map(([n]) => `In${n}`),
+  'OutMsgs', 'OutErrors', 'OutRateLimitGlobal', 'OutRateLimitHost',
+  ...ICMP_MIB_MAP.map(([n]) => `Out${n}`),
+];
+
+/** Tcp (snmp4_tcp_list); RtoAlgorithm..MaxConn are the constants tcp_mib_init sets */
+export class TcpMib {
+  RtoAlgorithm = 1;
+  RtoMin = 200;
+  RtoMax = 120000;
+  MaxConn = -1;
+  ActiveOpens = 0;
+  PassiveOpens = 0;
+  AttemptFails = 0;
+  EstabResets = 0;
+  CurrEstab = 0;
+  InSegs = 0;
+  OutSegs = 0;
+  RetransSegs = 0;
+  InErrs = 0;
+  OutRsts = 0;
+  InCsumErrors = 0;
+}
+export const TCP_FIELDS: readonly (keyof TcpMib)[] = [
+  'RtoAlgorithm', 'RtoMin', 'RtoMax', 'MaxConn', 'ActiveOpens', 'PassiveOpens', 'AttemptFails',
+  'EstabResets', 'CurrEstab', 'InSegs', 'OutSegs', 'RetransSegs', 'InErrs', 'OutRsts', 'InCsumErrors',
+];
+
+/** Udp and UdpLite (snmp4_udp_list) */
+export class UdpMib {
+  InDatagrams = 0;
+  NoPorts = 0;
+  InErrors = 0;
+  OutDatagrams = 0;
+  RcvbufErrors = 0;
+  SndbufErrors = 0;
+  InCsumErrors = 0;
+  IgnoredMulti = 0;
+  MemErrors = 0;
+}
+export const UDP_FIELDS: readonly (keyof UdpMib)[] = [
+  'InDatagrams', 'NoPorts', 'InErrors', 'OutDatagrams', 'RcvbufErrors', 'SndbufErrors', 'InCsumErrors',
+  'IgnoredMulti', 'MemErrors',
+];
+
+/** TcpExt (snmp4_net_list, Linux 6.12 order) */
+export class TcpExtMib {
+  SyncookiesSent = 0;
+  SyncookiesRecv = 0;
+  SyncookiesFailed = 0;
+  EmbryonicRsts = 0;
+  PruneCalled = 0;
+  RcvPruned = 0;
+  OfoPruned = 0;
+  OutOfWindowIcmps = 0;
+  LockDroppedIcmps = 0;
+  ArpFilter = 0;
+  TW = 0;
+  TWRecycled = 0;
+  TWKilled = 0;
+  PAWSActive = 0;
+  PAWSEstab = 0;
+  DelayedACKs = 0;
+  DelayedACKLocked = 0;
+  DelayedACKLost = 0;
+  ListenOverflows = 0;
+  ListenDrops = 0;
+  TCPHPHits = 0;
+  TCPPureAcks = 0;
+  TCPHPAcks = 0;
+  TCPRenoRecovery = 0;
+  TCPSackRecovery = 0;
+  TCPSACKReneging = 0;
+  TCPSACKReorder = 0;
+  TCPRenoReorder = 0;
+  TCPTSReorder = 0;
+  TCPFullUndo = 0;
+  TCPPartialUndo = 0;
+  TCPDSACKUndo = 0;
+  TCPLossUndo = 0;
+  TCPLostRetransmit = 0;
+  TCPRenoFailures = 0;
+  TCPSackFailures = 0;
+  TCPLossFailures = 0;
+  TCPFastRetrans = 0;
+  TCPSlowStartRetrans = 0;
+  TCPTimeouts = 0;
+  TCPLossProbes = 0;
+  TCPLossProbeRecovery = 0;
+  TCPRenoRecoveryFail = 0;
+  TCPSackRecoveryFail = 0;
+  TCPRcvCollapsed = 0;
+  TCPBacklogCoalesce = 0;
+  TCPDSACKOldSent = 0;
+  TCPDSACKOfoSent = 0;
+  TCPDSACKRecv = 0;
+  TCPDSACKOfoRecv = 0;
+  TCPAbortOnData = 0;
+  TCPAbortOnClose = 0;
+  TCPAbortOnMemory = 0;
+  TCPAbortOnTimeout = 0;
+  TCPAbortOnLinger = 0;
+  TCPAbortFailed = 0;
+  TCPMemoryPressures = 0;
+  TCPMemoryPressuresChrono = 0;
+  TCPSACKDiscard = 0;
+  TCPDSACKIgnoredOld = 0;
+  TCPDSACKIgnoredNoUndo = 0;
+  TCPSpuriousRTOs = 0;
+  TCPMD5NotFound = 0;
+  TCPMD5Unexpected = 0;
+  TCPMD5Failure = 0;
+  TCPSackShifted = 0;
+  TCPSackMerged = 0;
+  TCPSackShiftFallback = 0;
+  TCPBacklogDrop = 0;
+  PFMemallocDrop = 0;
+  TCPMinTTLDrop = 0;
+  TCPDeferAcceptDrop = 0;
+  IPReversePathFilter = 0;
+  TCPTimeWaitOverflow = 0;
+  TCPReqQFullDoCookies = 0;
+  TCPReqQFullDrop = 0;
+  TCPRetransFail = 0;
+  TCPRcvCoalesce = 0;
+  TCPOFOQueue = 0;
+  TCPOFODrop = 0;
+  TCPOFOMerge = 0;
+  TCPChallengeACK = 0;
+  TCPSYNChallenge = 0;
+  TCPFastOpenActive = 0;
+  TCPFastOpenActiveFail = 0;
+  TCPFastOpenPassive = 0;
+  TCPFastOpenPassiveFail = 0;
+  TCPFastOpenListenOverflow = 0;
+  TCPFastOpenCookieReqd = 0;
+  TCPFastOpenBlackhole = 0;
+  TCPSpuriousRtxHostQueues = 0;
+  BusyPollRxPackets = 0;
+  TCPAutoCorking = 0;
+  TCPFromZeroWindowAdv = 0;
+  TCPToZeroWindowAdv = 0;
+  TCPWantZeroWindowAdv = 0;
+  TCPSynRetrans = 0;
+  TCPOrigDataSent = 0;
+  TCPHystartTrainDetect = 0;
+  TCPHystartTrainCwnd = 0;
+  TCPHystartDelayDetect = 0;
+  TCPHystartDelayCwnd = 0;
+  TCPACKSkippedSynRecv = 0;
+  TCPACKSkippedPAWS = 0;
+  TCPACKSkippedSeq = 0;
+  TCPACKSkippedFinWait2 = 0;
+  TCPACKSkippedTimeWait = 0;
+  TCPACKSkippedChallenge = 0;
+  TCPWinProbe = 0;
+  TCPKeepAlive = 0;
+  TCPMTUPFail = 0;
+  TCPMTUPSuccess = 0;
+  TCPDelivered = 0;
+  TCPDeliveredCE = 0;
+  TCPAckCompressed = 0;
+  TCPZeroWindowDrop = 0;
+  TCPRcvQDrop = 0;
+  TCPWqueueTooBig = 0;
+  TCPFastOpenPassiveAltKey = 0;
+  TcpTimeoutRehash = 0;
+  TcpDuplicateDataRehash = 0;
+  TCPDSACKRecvSegs = 0;
+  TCPDSACKIgnoredDubious = 0;
+  TCPMigrateReqSuccess = 0;
+  TCPMigrateReqFailure = 0;
+  TCPPLBRehash = 0;
+  TCPAORequired = 0;
+  TCPAOBad = 0;
+  TCPAOKeyNotFound = 0;
+  TCPAOGood = 0;
+  TCPAODroppedIcmps = 0;
+}
+export const TCPEXT_FIELDS: readonly (keyof TcpExtMib)[] = [
+  'SyncookiesSent', 'SyncookiesRecv', 'SyncookiesFailed', 'EmbryonicRsts', 'PruneCalled', 'RcvPruned',
+  'OfoPruned', 'OutOfWindowIcmps', 'LockDroppedIcmps', 'ArpFilter', 'TW', 'TWRecycled', 'TWKilled',
+  'PAWSActive', 'PAWSEstab', 'DelayedACKs', 'DelayedACKLocked', 'DelayedACKLost', 'ListenOverflows',
+  'ListenDrops', 'TCPHPHits', 'TCPPureAcks', 'TCPHPAcks', 'TCPRenoRecovery', 'TCPSackRecovery',
+  'TCPSACKReneging', 'TCPSACKReorder', 'TCPRenoReorder', 'TCPTSReorder', 'TCPFullUndo', 'TCPPartialUndo',
+  'TCPDSACKUndo', 'TCPLossUndo', 'TCPLostRetransmit', 'TCPRenoFailures', 'TCPSackFailures',
+  'TCPLossFailures', 'TCPFastRetrans', 'TCPSlowStartRetrans', 'TCPTimeouts', 'TCPLossProbes',
+  'TCPLossProbeRecovery', 'TCPRenoRecoveryFail', 'TCPSackRecoveryFail', 'TCPRcvCollapsed',
+  'TCPBacklogCoalesce', 'TCPDSACKOldSent', 'TCPDSACKOfoSent', 'TCPDSACKRecv', 'TCPDSACKOfoRecv',
+  'TCPAbortOnData', 'TCPAbortOnClose', 'TCPAbortOnMemory', 'TCPAbortOnTimeout', 'TCPAbortOnLinger',
+  'TCPAbortFailed', 'TCPMemoryPressures', 'TCPMemoryPressuresChrono', 'TCPSACKDiscard', 'TCPDSACKIgnoredOld',
+  'TCPDSACKIgnoredNoUndo', 'TCPSpuriousRTOs', 'TCPMD5NotFound', 'TCPMD5Unexpected', 'TCPMD5Failure',
+  'TCPSackShifted', 'TCPSackMerged', 'TCPSackShiftFallback', 'TCPBacklogDrop', 'PFMemallocDrop',
+  'TCPMinTTLDrop', 'TCPDeferAcceptDrop', 'IPReversePathFilter', 'TCPTimeWaitOverflow',
+  'TCPReqQFullDoCookies', 'TCPReqQFullDrop', 'TCPRetransFail', 'TCPRcvCoalesce', 'TCPOFOQueue', 'TCPOFODrop',
+  'TCPOFOMerge', 'TCPChallengeACK', 'TCPSYNChallenge', 'TCPFastOpenActive', 'TCPFastOpenActiveFail',
+  'TCPFastOpenPassive', 'TCPFastOpenPassiveFail', 'TCPFastOpenListenOverflow', 'TCPFastOpenCookieReqd',
+  'TCPFastOpenBlackhole', 'TCPSpuriousRtxHostQueues', 'BusyPollRxPackets', 'TCPAutoCorking',
+  'TCPFromZeroWindowAdv', 'TCPToZeroWindowAdv', 'TCPWantZeroWindowAdv', 'TCPSynRetrans', 'TCPOrigDataSent',
+  'TCPHystartTrainDetect', 'TCPHystartTrainCwnd', 'TCPHystartDelayDetect', 'TCPHystartDelayCwnd',
+  'TCPACKSkippedSynRecv', 'TCPACKSkippedPAWS', 'TCPACKSkippedSeq', 'TCPACKSkippedFinWait2',
+  'TCPACKSkippedTimeWait', 'TCPACKSkippedChallenge', 'TCPWinProbe', 'TCPKeepAlive', 'TCPMTUPFail',
+  'TCPMTUPSuccess', 'TCPDelivered', 'TCPDeliveredCE', 'TCPAckCompressed', 'TCPZeroWindowDrop', 'TCPRcvQDrop',
+  'TCPWqueueTooBig', 'TCPFastOpenPassiveAltKey', 'TcpTimeoutRehash', 'TcpDuplicateDataRehash',
+  'TCPDSACKRecvSegs', 'TCPDSACKIgnoredDubious', 'TCPMigrateReqSuccess', 'TCPMigrateReqFailure',
+  'TCPPLBRehash', 'TCPAORequired', 'TCPAOBad', 'TCPAOKeyNotFound', 'TCPAOGood', 'TCPAODroppedIcmps',
+];
+
+/** One namespace's MIBs (net->mib) */
+export class NetMib {
+  readonly Ip = new IpMib();
+  readonly IpExt = new IpExtMib();
+  readonly IcmpMsg = new IcmpMsgMib();
+  readonly Icmp = new IcmpMib(this.IcmpMsg);
+  readonly Tcp = new TcpMib();
+  readonly TcpExt = new TcpExtMib();
+  readonly Udp = new UdpMib();
+  readonly UdpLite = new UdpMib();
+}
+
+export interface MibEntry {
+  /** the /proc line prefix: Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite, TcpExt, IpExt */
+  group: string;
+  name: string;
+  value: number;
+  /** nstat's name: group + name, e.g. IpInReceives, TcpExtTCPTimeouts, IcmpMsgInType8 */
+  nstat: string;
+}
+
+function read(obj: object, name: string): number {
+  return (obj as Record<string, number>)[name];
+}
+
+function icmpmsg_entries(msg: IcmpMsgMib): MibEntry[] {
+  // icmpmsg_put: index i < 256 is InType i, i | 0x100 is OutType i; only non-zero, in index order
+  const out: MibEntry[] = [];
+  const push = (dir: string, arr: Float64Array): void => {
+    for (let t = 0; t < 256; t++) {
+      if (arr[t] !== 0) {
+        const name = `${dir}Type${t}`;
+        out.push({ group: 'IcmpMsg', name, value: arr[t], nstat: `IcmpMsg${name}` });
+      }
+    }
+  };
+  push('In', msg.InType);
+  push('Out', msg.OutType);
+  return out;
+}
+
+function entries(group: string, obj: object, names: readonly string[]): MibEntry[] {
+  return names.map((name) => ({ group, name, value: read(obj, name), nstat: group + name }));
+}
+
+/** every counter in /proc order: /proc/net/snmp (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite), then /proc/net/netstat (TcpExt, IpExt) */
+export function mib_list(mib: NetMib): MibEntry[] {
+  return [
+    ...entries('Ip', mib.Ip, IP_FIELDS),
+    ...entries('Icmp', mib.Icmp, ICMP_FIELDS),
+    ...icmpmsg_entries(mib.IcmpMsg),
+    ...entries('Tcp', mib.Tcp, TCP_FIELDS),
+    ...entries('Udp', mib.Udp, UDP_FIELDS),
+    ...entries('UdpLite', mib.UdpLite, UDP_FIELDS),
+    ...entries('TcpExt', mib.TcpExt, TCPEXT_FIELDS),
+    ...entries('IpExt', mib.IpExt, IPEXT_FIELDS),
+  ];
+}
+
+function pair(group: string, list: readonly MibEntry[]): string {
+  return `${group}: ${list.map((e) => e.name).join(' ')}\n${group}: ${list.map((e) => e.value).join(' ')}\n`;
+}
+
+/** the text of /proc/net/snmp (snmp_seq_show); IcmpMsg lines hold at most 16 columns as in icmpmsg_put */
+export function snmp_seq_show(mib: NetMib): string {
+  let s = pair('Ip', entries('Ip', mib.Ip, IP_FIELDS));
+  s += pair('Icmp', entries('Icmp', mib.Icmp, ICMP_FIELDS));
+  const msg = icmpmsg_entries(mib.IcmpMsg);
+  for (let i = 0; i < msg.length; i += 16) s += pair('IcmpMsg', msg.slice(i, i + 16));
+  s += pair('Tcp', entries('Tcp', mib.Tcp, TCP_FIELDS));
+  s += pair('Udp', entries('Udp', mib.Udp, UDP_FIELDS));
+  s += pair('UdpLite', entries('UdpLite', mib.UdpLite, UDP_FIELDS));
+  return s;
+}
+
+/** the TcpExt and IpExt part of /proc/net/netstat (netstat_seq_show; MPTcpExt not modelled) */
+export function netstat_seq_show(mib: NetMib): string {
+  return pair('TcpExt', entries('TcpExt', mib.TcpExt, TCPEXT_FIELDS)) + pair('IpExt', entries('IpExt', mib.IpExt, IPEXT_FIELDS));
+}

@@ -1,0 +1,183 @@
+// Per-CPU softnet_data, the NET_TX/NET_RX softirqs and net_rx_action (net/core/dev.c,
+// kernel/softirq.c). A softirq is an action on the stack's scheduler: raising one schedules a single
+// run; a run that leaves work re-raises, so other scheduler work (device kicks, timers) interleaves
+// like ksoftirqd would, and nothing busy-loops.
+import type { Subscription } from 'rxjs';
+import type { NetStack } from './stack';
+import type { NapiStruct } from './napi';
+import { napi_poll } from './napi';
+import type { Qdisc } from './sch_generic';
+import { qdisc_run, __QDISC_STATE_SCHED } from './sch_generic';
+import { ListHead, list_empty, list_first_entry, list_splice_init, list_splice_tail_init, list_count } from './list';
+import { time_after_eq, usecs_to_jiffies } from './sysctl';
+
+// softirq numbers (include/linux/interrupt.h); lower runs first
+export const NET_TX_SOFTIRQ = 2;
+export const NET_RX_SOFTIRQ = 3;
+
+export class SoftnetData {
+  // /proc/net/softnet_stat columns 1, 2, 3, 10, 11 (net/core/net-procfs.c)
+  /** +1 per __netif_receive_skb_core pass */
+  processed = 0;
+  /** backlog and flow-limit drops (no backlog yet: stays 0 until RPS/netif_rx land) */
+  dropped = 0;
+  /** net_rx_action runs that ended with budget or time left over work ("squeezed") */
+  time_squeeze = 0;
+  received_rps = 0;
+  flow_limit_count = 0;
+
+  /** NAPIs waiting for net_rx_action, in order */
+  readonly poll_list = new ListHead<NapiStruct>(null);
+  /** true while net_rx_action owns this CPU's poll list (napi_schedule then does not raise) */
+  in_net_rx_action = false;
+  /** qdiscs waiting for net_tx_action (singly linked through Qdisc.next_sched) */
+  output_queue: Qdisc | null = null;
+  private output_queue_tail: Qdisc | null = null;
+
+  /** pending softirq bits (1 << NET_*_SOFTIRQ) */
+  softirq_pending = 0;
+  private pendingRun: Subscription | null = null;
+  // model counters (not in Linux): scheduler actions that ran softirqs, and runs of each handler
+  softirq_runs = 0;
+  net_rx_action_runs = 0;
+  net_tx_action_runs = 0;
+
+  /** net_rx_action's local `list` and `repoll`, preallocated (empty between runs) */
+  readonly rx_list = new ListHead<NapiStruct>(null);
+  readonly rx_repoll = new ListHead<NapiStruct>(null);
+  private readonly run = (): void => this.do_softirq();
+
+  constructor(readonly stack: NetStack, readonly cpu: number) {}
+
+  /** raise_softirq: mark pending and schedule one run unless one is already scheduled */
+  raise_softirq(nr: number): void {
+    this.softirq_pending |= 1 << nr;
+    if (this.pendingRun === null) this.pendingRun = this.stack.scheduler.schedule(this.run, 0);
+  }
+
+  /** __do_softirq: run the pending handlers once, TX before RX */
+  private do_softirq(): void {
+    this.pendingRun = null;
+    const pending = this.softirq_pending;
+    this.softirq_pending = 0;
+    if (pending === 0 || this.stack.closed) return;
+    this.softirq_runs++;
+    const stack = this.stack;
+    const prev = stack.running_cpu;
+    stack.running_cpu = this;
+    try {
+      if (pending & (1 << NET_TX_SOFTIRQ)) net_tx_action(this);
+      if (pending & (1 << NET_RX_SOFTIRQ)) net_rx_action(this);
+    } catch (e) {
+      stack.bug(`softirq on cpu ${this.cpu} threw`, e);
+    } finally {
+      stack.running_cpu = prev;
+    }
+  }
+
+  /** __netif_reschedule: queue a qdisc for net_tx_action */
+  netif_reschedule(q: Qdisc): void {
+    q.next_sched = null;
+    if (this.output_queue_tail) this.output_queue_tail.next_sched = q;
+    else this.output_queue = q;
+    this.output_queue_tail = q;
+    this.raise_softirq(NET_TX_SOFTIRQ);
+  }
+
+  /** take the whole output queue (net_tx_action) */
+  take_output_queue(): Qdisc | null {
+    const head = this.output_queue;
+    this.output_queue = this.output_queue_tail = null;
+    return head;
+  }
+
+  /** drop all scheduled work (stack teardown) */
+  cancel(): void {
+    if (this.pendingRun) this.pendingRun.unsubscribe();
+    this.pendingRun = null;
+    this.softirq_pending = 0;
+  }
+}
+
+/**
+ * net_rx_action (net/core/dev.c, 6.12): poll the NAPIs on this CPU's poll list in order, each with
+ * its weight, while budget (netdev_budget, 300) and time (netdev_budget_usecs in jiffies) last.
+ * After every poll, if budget <= 0 or time is up, time_squeeze++ and stop — even when no work is
+ * left. NAPIs that used their whole weight go to the repoll list; at the end the order is: the
+ * unpolled rest, NAPIs scheduled meanwhile, then the repoll list; if any, NET_RX is raised again.
+ */
+export function net_rx_action(sd: SoftnetData): void {
+  const stack = sd.stack;
+  const sysctl = stack.sysctl;
+  const time_limit = stack.jiffies() + usecs_to_jiffies(sysctl.netdev_budget_usecs, sysctl.HZ);
+  let budget = sysctl.netdev_budget;
+  const list = sd.rx_list;
+  const repoll = sd.rx_repoll;
+  sd.net_rx_action_runs++;
+
+  for (;;) {
+    // start:
+    sd.in_net_rx_action = true;
+    list_splice_init(sd.poll_list, list);
+    let squeezed_or_repoll = false;
+    for (;;) {
+      if (list_empty(list)) {
+        if (list_empty(repoll)) {
+          sd.in_net_rx_action = false;
+          break; // maybe restart below when napi_schedule refilled poll_list meanwhile
+        }
+        squeezed_or_repoll = true;
+        break;
+      }
+      const n = list_first_entry(list);
+      budget -= napi_poll(n, repoll);
+      if (budget <= 0 || time_after_eq(stack.jiffies(), time_limit)) {
+        sd.time_squeeze++;
+        squeezed_or_repoll = true;
+        break;
+      }
+    }
+    if (squeezed_or_repoll) break;
+    // list and repoll are empty: restart if NAPIs were scheduled while we ran, else done
+    if (!list_empty(sd.poll_list)) continue;
+    return;
+  }
+
+  list_splice_tail_init(sd.poll_list, list);
+  list_splice_tail_init(repoll, list);
+  list_splice_init(list, sd.poll_list);
+  if (!list_empty(sd.poll_list)) sd.raise_softirq(NET_RX_SOFTIRQ);
+  else sd.in_net_rx_action = false;
+}
+
+/**
+ * net_tx_action (net/core/dev.c): run every qdisc that __netif_schedule queued (completion_queue is
+ * not needed: transmitted skbs are freed at once).
+ */
+export function net_tx_action(sd: SoftnetData): void {
+  sd.net_tx_action_runs++;
+  let q = sd.take_output_queue();
+  while (q) {
+    const next = q.next_sched;
+    q.next_sched = null;
+    q.state &= ~__QDISC_STATE_SCHED;
+    qdisc_run(q);
+    q = next;
+  }
+}
+
+/** /proc/net/softnet_stat: one line per CPU, 15 hex columns as Linux 6.12 prints them */
+export function softnet_seq_show(stack: NetStack): string {
+  const hex = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+  return stack.softnet
+    .map((sd) => {
+      const cols = [sd.processed, sd.dropped, sd.time_squeeze, 0, 0, 0, 0, 0, 0, sd.received_rps, sd.flow_limit_count, 0, sd.cpu, 0, 0];
+      return cols.map(hex).join(' ');
+    })
+    .join('\n') + '\n';
+}
+
+/** NAPIs waiting on a CPU (introspection) */
+export function softnet_poll_list_len(sd: SoftnetData): number {
+  return list_count(sd.poll_list);
+}
