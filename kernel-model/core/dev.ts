@@ -3,6 +3,7 @@
 import type { NetStack } from './stack';
 import type { NetDevice } from './netdevice';
 import type { Skb, SkbBatch } from './skb';
+import type { SoftnetData } from './softnet';
 import { ETH_HLEN, eth_type_trans } from './eth';
 
 /** a protocol's receive function (packet_type.func): ip_rcv, arp_rcv, … */
@@ -77,7 +78,7 @@ export function netif_receive_skb_list(stack: NetStack, batch: SkbBatch): void {
  * Taps count as handlers (Linux's pt_prev): only a frame nobody took increments rx_dropped.
  * Every handler sees the skb as it arrived: offsets are restored after each.
  */
-function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: { processed: number }): void {
+function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: SoftnetData): void {
   const dev = skb.dev!;
   skb.skb_iif = dev.ifindex;
   sd.processed++;

@@ -87,7 +87,8 @@ export const ICMP_MIB_MAP: readonly (readonly [string, number])[] = [
 
 /**
  * Icmp. InMsgs/InErrors/InCsumErrors/OutMsgs/OutErrors/OutRateLimit* are counters of their own;
- * In<Type>/Out<Type> are views of IcmpMsg as icmp_put() prints them (read-only here).
+ * In<Type>/Out<Type> are views of IcmpMsg (icmp_put() prints them from there): `Icmp.InEchos++`
+ * and `IcmpMsg.InType[8]++` are the same counter.
  */
 export class IcmpMib {
   InMsgs = 0;
@@ -101,68 +102,134 @@ export class IcmpMib {
   get InDestUnreachs(): number {
     return this.msg.InType[3];
   }
+  set InDestUnreachs(v: number) {
+    this.msg.InType[3] = v;
+  }
   get OutDestUnreachs(): number {
     return this.msg.OutType[3];
+  }
+  set OutDestUnreachs(v: number) {
+    this.msg.OutType[3] = v;
   }
   get InTimeExcds(): number {
     return this.msg.InType[11];
   }
+  set InTimeExcds(v: number) {
+    this.msg.InType[11] = v;
+  }
   get OutTimeExcds(): number {
     return this.msg.OutType[11];
+  }
+  set OutTimeExcds(v: number) {
+    this.msg.OutType[11] = v;
   }
   get InParmProbs(): number {
     return this.msg.InType[12];
   }
+  set InParmProbs(v: number) {
+    this.msg.InType[12] = v;
+  }
   get OutParmProbs(): number {
     return this.msg.OutType[12];
+  }
+  set OutParmProbs(v: number) {
+    this.msg.OutType[12] = v;
   }
   get InSrcQuenchs(): number {
     return this.msg.InType[4];
   }
+  set InSrcQuenchs(v: number) {
+    this.msg.InType[4] = v;
+  }
   get OutSrcQuenchs(): number {
     return this.msg.OutType[4];
+  }
+  set OutSrcQuenchs(v: number) {
+    this.msg.OutType[4] = v;
   }
   get InRedirects(): number {
     return this.msg.InType[5];
   }
+  set InRedirects(v: number) {
+    this.msg.InType[5] = v;
+  }
   get OutRedirects(): number {
     return this.msg.OutType[5];
+  }
+  set OutRedirects(v: number) {
+    this.msg.OutType[5] = v;
   }
   get InEchos(): number {
     return this.msg.InType[8];
   }
+  set InEchos(v: number) {
+    this.msg.InType[8] = v;
+  }
   get OutEchos(): number {
     return this.msg.OutType[8];
+  }
+  set OutEchos(v: number) {
+    this.msg.OutType[8] = v;
   }
   get InEchoReps(): number {
     return this.msg.InType[0];
   }
+  set InEchoReps(v: number) {
+    this.msg.InType[0] = v;
+  }
   get OutEchoReps(): number {
     return this.msg.OutType[0];
+  }
+  set OutEchoReps(v: number) {
+    this.msg.OutType[0] = v;
   }
   get InTimestamps(): number {
     return this.msg.InType[13];
   }
+  set InTimestamps(v: number) {
+    this.msg.InType[13] = v;
+  }
   get OutTimestamps(): number {
     return this.msg.OutType[13];
+  }
+  set OutTimestamps(v: number) {
+    this.msg.OutType[13] = v;
   }
   get InTimestampReps(): number {
     return this.msg.InType[14];
   }
+  set InTimestampReps(v: number) {
+    this.msg.InType[14] = v;
+  }
   get OutTimestampReps(): number {
     return this.msg.OutType[14];
+  }
+  set OutTimestampReps(v: number) {
+    this.msg.OutType[14] = v;
   }
   get InAddrMasks(): number {
     return this.msg.InType[17];
   }
+  set InAddrMasks(v: number) {
+    this.msg.InType[17] = v;
+  }
   get OutAddrMasks(): number {
     return this.msg.OutType[17];
+  }
+  set OutAddrMasks(v: number) {
+    this.msg.OutType[17] = v;
   }
   get InAddrMaskReps(): number {
     return this.msg.InType[18];
   }
+  set InAddrMaskReps(v: number) {
+    this.msg.InType[18] = v;
+  }
   get OutAddrMaskReps(): number {
     return this.msg.OutType[18];
+  }
+  set OutAddrMaskReps(v: number) {
+    this.msg.OutType[18] = v;
   }
 }
 export const ICMP_FIELDS: readonly string[] = [

@@ -1,7 +1,8 @@
 // Per-CPU softnet_data, the NET_TX/NET_RX softirqs and net_rx_action (net/core/dev.c,
-// kernel/softirq.c). A softirq is an action on the stack's scheduler: raising one schedules a single
-// run; a run that leaves work re-raises, so other scheduler work (device kicks, timers) interleaves
-// like ksoftirqd would, and nothing busy-loops.
+// kernel/softirq.c). A softirq run is an action on the stack's scheduler: raising one outside a run
+// schedules a single action. Inside, __do_softirq reruns handlers that were raised again at most
+// MAX_SOFTIRQ_RESTART times within MAX_SOFTIRQ_TIME; then it defers to a new scheduler action (the
+// ksoftirqd hand-off), so device kicks and timers interleave and nothing busy-loops.
 import type { Subscription } from 'rxjs';
 import type { NetStack } from './stack';
 import type { NapiStruct } from './napi';
@@ -14,6 +15,10 @@ import { time_after_eq, usecs_to_jiffies } from './sysctl';
 // softirq numbers (include/linux/interrupt.h); lower runs first
 export const NET_TX_SOFTIRQ = 2;
 export const NET_RX_SOFTIRQ = 3;
+
+/** __do_softirq's bounds (kernel/softirq.c): 10 restarts, 2 ms (msecs_to_jiffies(2): 1 jiffy at HZ=250) */
+export const MAX_SOFTIRQ_RESTART = 10;
+export const MAX_SOFTIRQ_TIME_MS = 2;
 
 export class SoftnetData {
   // /proc/net/softnet_stat columns 1, 2, 3, 10, 11 (net/core/net-procfs.c)
@@ -36,6 +41,8 @@ export class SoftnetData {
 
   /** pending softirq bits (1 << NET_*_SOFTIRQ) */
   softirq_pending = 0;
+  /** inside __do_softirq: a raise only sets the bit, the restart loop sees it */
+  in_softirq = false;
   private pendingRun: Subscription | null = null;
   // model counters (not in Linux): scheduler actions that ran softirqs, and runs of each handler
   softirq_runs = 0;
@@ -49,29 +56,44 @@ export class SoftnetData {
 
   constructor(readonly stack: NetStack, readonly cpu: number) {}
 
-  /** raise_softirq: mark pending and schedule one run unless one is already scheduled */
+  /** raise_softirq: mark pending; outside a softirq run, schedule one unless one is scheduled */
   raise_softirq(nr: number): void {
     this.softirq_pending |= 1 << nr;
-    if (this.pendingRun === null) this.pendingRun = this.stack.scheduler.schedule(this.run, 0);
+    if (!this.in_softirq && this.pendingRun === null) this.pendingRun = this.stack.scheduler.schedule(this.run, 0);
   }
 
-  /** __do_softirq: run the pending handlers once, TX before RX */
+  /**
+   * __do_softirq: run pending handlers (TX before RX); while handlers raise again, restart up to
+   * MAX_SOFTIRQ_RESTART runs within MAX_SOFTIRQ_TIME, then leave the rest to a new scheduler action.
+   */
   private do_softirq(): void {
     this.pendingRun = null;
-    const pending = this.softirq_pending;
-    this.softirq_pending = 0;
-    if (pending === 0 || this.stack.closed) return;
-    this.softirq_runs++;
     const stack = this.stack;
+    if (this.softirq_pending === 0 || stack.closed) return;
+    this.softirq_runs++;
+    const end = stack.jiffies() + usecs_to_jiffies(MAX_SOFTIRQ_TIME_MS * 1000, stack.sysctl.HZ);
+    let max_restart = MAX_SOFTIRQ_RESTART;
     const prev = stack.running_cpu;
     stack.running_cpu = this;
+    this.in_softirq = true;
     try {
-      if (pending & (1 << NET_TX_SOFTIRQ)) net_tx_action(this);
-      if (pending & (1 << NET_RX_SOFTIRQ)) net_rx_action(this);
+      for (;;) {
+        const pending = this.softirq_pending;
+        this.softirq_pending = 0;
+        if (pending & (1 << NET_TX_SOFTIRQ)) net_tx_action(this);
+        if (pending & (1 << NET_RX_SOFTIRQ)) net_rx_action(this);
+        if (this.softirq_pending === 0) break;
+        if (stack.jiffies() < end && --max_restart > 0) continue;
+        break; // wakeup_softirqd: the finally below schedules the rest
+      }
     } catch (e) {
       stack.bug(`softirq on cpu ${this.cpu} threw`, e);
     } finally {
+      this.in_softirq = false;
       stack.running_cpu = prev;
+      if (this.softirq_pending !== 0 && this.pendingRun === null && !stack.closed) {
+        this.pendingRun = stack.scheduler.schedule(this.run, 0);
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 // NetStack: one guest's network namespace (struct net + the per-CPU state it uses): devices,
 // softnet_data per virtual CPU, ptype tables, the skb pools, MIB counters, the logger and the
 // scheduler that drives every softirq and timer. Devices and protocols reach the core through it.
-import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, map, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { NetDevice, type NetDeviceOps, type NetDeviceOptions } from './netdevice';
 import { napi_disable } from './napi';
 import { SoftnetData } from './softnet';
@@ -15,13 +15,12 @@ import { rps } from './rps';
 import { dev_queue_xmit } from './xmit';
 import { NoopQdisc, type Qdisc } from './sch_generic';
 import { PfifoQdisc } from '../sched/pfifo';
-import { map } from 'rxjs';
 
 export interface SkbPoolOptions {
   /** small slabs (default 1024 of 2 KiB): every MTU-sized frame */
   slabs?: number;
   slabSize?: number;
-  /** big slabs (default 64 of 64 KiB + headroom): GSO-sized frames */
+  /** big slabs (default 64 of 64 KiB + 256 + headroom): a full 65535-byte IP packet + L2 header */
   bigSlabs?: number;
   bigSlabSize?: number;
   /** bytes reserved before data in every slab (default 128) */
@@ -81,7 +80,7 @@ export class NetStack {
     const p = opts.pool ?? {};
     const headroom = p.headroom ?? 128;
     this.pool = new SkbPool(p.slabs ?? 1024, p.slabSize ?? 2048, headroom);
-    this.bigPool = new SkbPool(p.bigSlabs ?? 64, p.bigSlabSize ?? 65536 + headroom, headroom);
+    this.bigPool = new SkbPool(p.bigSlabs ?? 64, p.bigSlabSize ?? 65536 + 256 + headroom, headroom);
     this.noop_qdisc = new NoopQdisc(this);
     this.makeQdisc = opts.default_qdisc ?? ((stack, limit) => new PfifoQdisc(stack, limit));
 

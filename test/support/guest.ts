@@ -196,7 +196,8 @@ export class Guest {
       else earlyErr += text;
     });
     const exited = new Promise<GuestExit>((resolve) => {
-      proc.once('exit', (code, signal) => resolve({ code, signal }));
+      // 'close' (not 'exit'): the console's last bytes are in before anyone sees the exit.
+      proc.once('close', (code, signal) => resolve({ code, signal }));
       proc.once('error', (err) => {
         earlyErr += `spawn failed: ${err.message}\n`;
         resolve({ code: null, signal: null });
