@@ -19,8 +19,12 @@ export class QueuePair {
   napi!: NapiStruct;
   readonly txChain = new DescChain();
   readonly rxChain = new DescChain();
-  /** heads popped during one poll, completed after the batch went through the stack */
-  readonly heads = new Uint16Array(1024);
+  /** transmitq heads popped during one poll, completed after the batch went through the stack (the
+   *  stack may transmit into the receiveq meanwhile, so the receive path keeps its own array) */
+  readonly txHeads = new Uint16Array(1024);
+  /** receiveq heads (and bytes written) of the frame being filled */
+  readonly rxHeads = new Uint16Array(1024);
+  readonly rxLens = new Uint32Array(1024);
   readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
 
   constructor(readonly index: number) {}

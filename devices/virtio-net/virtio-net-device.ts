@@ -134,7 +134,7 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
     while (work < budget) {
       const r = vq.pop(chain);
       if (r <= 0) break;
-      pair.heads[work++] = chain.head;
+      pair.txHeads[work++] = chain.head;
       const skb = batch.next()!;
       scratchUsed = this.frameToSkb(pair, chain, skb, scratchUsed);
       if (scratchUsed < 0) {
@@ -147,7 +147,7 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
       if (skb.len === 0) batch.count--; // dropped, counted by frameToSkb
     }
     if (batch.count > 0) napi.receive_batch();
-    for (let i = 0; i < work; i++) vq.pushUsed(pair.heads[i], 0);
+    for (let i = 0; i < work; i++) vq.pushUsed(pair.txHeads[i], 0);
     if (work > 0 && vq.flushUsed()) this.signal(pair.notifyTx);
     if (work < budget && napi_complete_done(napi, work) && vq.enableNotify()) napi_schedule(napi);
     return work;
@@ -323,8 +323,8 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
     let nbOff0 = 0;
     let nbBuf1: Uint8Array | null = null;
     let nbOff1 = 0;
-    const heads = pair.heads;
-    const lens = this.usedLens;
+    const heads = pair.rxHeads;
+    const lens = pair.rxLens;
     while (done < total) {
       const r = vq.pop(chain);
       if (r < 0) return FILL_DROPPED;
@@ -390,8 +390,6 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
     pair.rxPending += nbufs;
     return FILL_OK;
   }
-
-  private readonly usedLens = new Uint32Array(1024);
 
   private flushRx(pair: QueuePair): void {
     if (pair.rxPending === 0 || !pair.rx) return;

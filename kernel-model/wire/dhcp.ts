@@ -244,7 +244,10 @@ export class DhcpOptionIterator {
   }
 }
 
-/** Appends options into [off, end); on overflow writes nothing more and sets `overflow`. */
+/**
+ * Appends options into [off, end), always keeping one byte for END. An option that does not fit is
+ * left out and sets `overflow`; later, smaller options may still fit.
+ */
 export class DhcpOptionWriter {
   buf: Uint8Array = EMPTY;
   start = 0;
@@ -268,7 +271,7 @@ export class DhcpOptionWriter {
   /** write code and length (value ≤ 255 bytes); returns the value's offset or -1 */
   begin(code: number, len: number): number {
     // keep one byte for END
-    if (this.overflow || len > 255 || this.pos + 2 + len + 1 > this.end) {
+    if (len > 255 || this.pos + 2 + len + 1 > this.end) {
       this.overflow = true;
       return -1;
     }

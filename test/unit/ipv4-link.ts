@@ -245,3 +245,147 @@ export function arpFrame(o: { op: number; dstMac?: string; sha?: string; spa: st
   f.set(ip4(o.tpa), 38);
   return f;
 }
+
+// ---- captured frames ----
+
+/**
+ * busybox udhcpc 1.36.1 DISCOVER from 52:54:00:12:34:56: raw socket, 0.0.0.0 → 255.255.255.255, TTL 64,
+ * ID 0, no DF; xid 3903f326, flags 0; options 53=1, 61=01+MAC, 57=576, 55=[1,3,6,12,15,28,42],
+ * 60="udhcp 1.36.1", END, zero padding to a 300-byte BOOTP message.
+ */
+export const UDHCPC_DISCOVER = hex(
+  'ffffffffffff52540012345608004500014800000000401179a600000000ffff' +
+    'ffff0044004301348aa6010106003903f3260000000000000000000000000000' +
+    '0000000000005254001234560000000000000000000000000000000000000000' +
+    '0000000000000000000000000000000000000000000000000000000000000000' +
+    '0000000000000000000000000000000000000000000000000000000000000000' +
+    '0000000000000000000000000000000000000000000000000000000000000000' +
+    '0000000000000000000000000000000000000000000000000000000000000000' +
+    '0000000000000000000000000000000000000000000000000000000000000000' +
+    '00000000000000000000000000000000000000000000638253633501013d0701' +
+    '5254001234563902024037070103060c0f1c2a3c0c756468637020312e33362e' +
+    '31ff0000000000000000000000000000000000000000',
+);
+
+// ---- DHCP client side, byte by byte ----
+
+export interface DhcpClientMsg {
+  type: number;
+  xid?: number;
+  mac?: string;
+  ciaddr?: string;
+  flags?: number;
+  /** extra options as [code, ...value] arrays, written after option 53 */
+  options?: number[][];
+  /** IP/Ethernet addressing; default 0.0.0.0 → 255.255.255.255 broadcast */
+  src?: string;
+  dst?: string;
+  dstMac?: string;
+}
+
+/** a BOOTREQUEST frame as a client builds it: 300-byte minimum, options 53 first, END, zero pad */
+export function dhcpFrame(m: DhcpClientMsg): Uint8Array {
+  const b = new Array<number>(240).fill(0);
+  b[0] = 1;
+  b[1] = 1;
+  b[2] = 6;
+  const xid = m.xid ?? 0x11223344;
+  b.splice(4, 4, xid >>> 24, (xid >>> 16) & 255, (xid >>> 8) & 255, xid & 255);
+  const flags = m.flags ?? 0;
+  b.splice(10, 2, flags >> 8, flags & 255);
+  if (m.ciaddr) b.splice(12, 4, ...ip4(m.ciaddr));
+  b.splice(28, 6, ...mac(m.mac ?? GUEST_MAC));
+  b.splice(236, 4, 0x63, 0x82, 0x53, 0x63);
+  b.push(53, 1, m.type);
+  for (const o of m.options ?? []) b.push(o[0], o.length - 1, ...o.slice(1));
+  b.push(255);
+  while (b.length < 300) b.push(0);
+  return udpFrame({
+    dstMac: m.dstMac ?? 'ff:ff:ff:ff:ff:ff',
+    srcMac: m.mac ?? GUEST_MAC,
+    src: m.src ?? '0.0.0.0',
+    dst: m.dst ?? '255.255.255.255',
+    sport: 68,
+    dport: 67,
+    data: b,
+  });
+}
+
+export interface DhcpReply {
+  ethDst: string;
+  ipSrc: string;
+  ipDst: string;
+  ttl: number;
+  df: boolean;
+  ident: number;
+  sport: number;
+  dport: number;
+  bootpLen: number;
+  op: number;
+  xid: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  chaddr: string;
+  /** options in wire order */
+  codes: number[];
+  opt: Map<number, number[]>;
+  checksumsOk: boolean;
+}
+
+/** parse a server reply frame without the model's wire code */
+export function parseDhcpReply(f: Uint8Array): DhcpReply {
+  const ihl = (f[14] & 15) * 4;
+  const u = 14 + ihl;
+  const d = u + 8;
+  const end = 14 + u16(f, 16);
+  const codes: number[] = [];
+  const opt = new Map<number, number[]>();
+  let i = d + 240;
+  while (i < end && f[i] !== 255) {
+    if (f[i] === 0) {
+      i++;
+      continue;
+    }
+    const c = f[i];
+    const l = f[i + 1];
+    codes.push(c);
+    opt.set(c, Array.from(f.subarray(i + 2, i + 2 + l)));
+    i += 2 + l;
+  }
+  return {
+    ethDst: macAt(f, 0),
+    ipSrc: dotted(f, 26),
+    ipDst: dotted(f, 30),
+    ttl: f[22],
+    df: (f[20] & 0x40) !== 0,
+    ident: u16(f, 18),
+    sport: u16(f, u),
+    dport: u16(f, u + 2),
+    bootpLen: end - d,
+    op: f[d],
+    xid: u32(f, d + 4),
+    flags: u16(f, d + 10),
+    ciaddr: dotted(f, d + 12),
+    yiaddr: dotted(f, d + 16),
+    siaddr: dotted(f, d + 20),
+    chaddr: macAt(f, d + 28),
+    codes,
+    opt,
+    checksumsOk: ipHeaderOk(f) && l4ChecksumOk(f),
+  };
+}
+
+/** answer every ARP request in `frames` for `ip` with `hw`; returns the frames that were not ARP */
+export function answerArp(link: TestLink, frames: Uint8Array[], ip: string, hw = GUEST_MAC): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const f of frames) {
+    if (u16(f, 12) === 0x0806 && u16(f, 20) === 1 && dotted(f, 38) === ip) {
+      link.inject(arpFrame({ op: 2, dstMac: macAt(f, 6), sha: hw, spa: ip, tha: macAt(f, 6), tpa: dotted(f, 28) }));
+    } else {
+      rest.push(f);
+    }
+  }
+  return rest;
+}

@@ -45,12 +45,23 @@ describe('vhost-user data path (test-side front-end and driver, real shared memo
 
   it('answers pings with correct checksums, one reply per request, in order', async () => {
     s.postRxBuffers(128);
+    // Frames nobody answers first, so transmitq and receiveq heads no longer line up by accident.
+    const junk = arpRequest(GUEST_MAC, '10.0.2.15', '10.0.2.2');
+    junk[12] = 0x12;
+    for (let i = 0; i < 3; i++) s.sendFrame(junk);
+    await until(() => s.tx.driver.usedIdx() === 3);
+    s.tx.driver.getUsed();
     s.sendFrame(arpRequest(GUEST_MAC, '10.0.2.15', '10.0.2.2'));
     await until(() => s.rx.driver.usedIdx() === 1);
     s.receivedBuffers();
     const payload = Uint8Array.from({ length: 56 }, (_, i) => i);
-    for (let seq = 1; seq <= 20; seq++) s.sendFrame(icmpEcho(GUEST_MAC, GATEWAY_MAC, '10.0.2.15', '10.0.2.2', 0x77, seq, payload));
+    const sent: number[] = [];
+    for (let seq = 1; seq <= 20; seq++) sent.push(s.sendFrame(icmpEcho(GUEST_MAC, GATEWAY_MAC, '10.0.2.15', '10.0.2.2', 0x77, seq, payload)));
     await until(() => s.rx.driver.usedIdx() === 21, 3000, '20 echo replies');
+    await until(() => s.tx.driver.usedIdx() === 24, 3000, 'transmit completions');
+    // the driver throws on a completion for a head it does not have outstanding
+    expect(s.tx.driver.getUsed().map((e) => e.id).slice(1)).to.deep.equal(sent);
+    expect(be.device.dev.stats.rx_dropped, 'unknown ethertype dropped').to.equal(3);
     const replies = s.receivedBuffers().map((b) => b.subarray(12));
     expect(replies).to.have.length(20);
     replies.forEach((f, i) => {
