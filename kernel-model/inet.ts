@@ -4,8 +4,8 @@
 import type { NetDevice } from './core/netdevice';
 import type { Skb } from './core/skb';
 import type { NetStack } from './core/stack';
-import { arp_rcv } from './arp/arp';
-import type { NeighParms } from './arp/neighbour';
+import { arp_rcv, arp_send } from './arp/arp';
+import type { NeighParms, NeighTable } from './arp/neighbour';
 import { icmp_rcv, icmp_send } from './icmp/icmp';
 import { defaultInetConfig, type InetConfig } from './ipv4/config';
 import { InDevice } from './ipv4/devinet';
@@ -14,7 +14,8 @@ import { ip_build_and_send_pkt } from './ipv4/ip_output';
 import { NetnsIpv4, type Ipv4Sysctl } from './ipv4/netns';
 import { DhcpServer } from './services/dhcp/server';
 import { udp_alloc_skb, udp_rcv, udp_send_skb, udp_sendto, type UdpHandler, type UdpSock } from './udp/udp';
-import type { Ipv4Addr, MacAddr } from './wire/address';
+import { MAC_BROADCAST, type Ipv4Addr, type MacAddr } from './wire/address';
+import { ARPOP_REQUEST } from './wire/arp';
 import { DHCP_SERVER_PORT } from './wire/dhcp';
 import { ETH_P_ARP, ETH_P_IP } from './wire/ethernet';
 import { IPPROTO_ICMP, IPPROTO_UDP } from './wire/ipv4';
@@ -110,8 +111,17 @@ export class Inet {
     return this.ind.dhcp;
   }
   /** the ARP neighbour table of this device */
-  get neigh() {
+  get neigh(): NeighTable {
     return this.ind.arp_tbl;
+  }
+
+  /**
+   * inetdev_send_gratuitous_arp (NETDEV_NOTIFY_PEERS): announce each of our addresses with a broadcast
+   * request whose sender and target are that address, so the guest refreshes its ARP cache (after a
+   * reconnect, or a MAC change). Linux does this on its own only with arp_notify set.
+   */
+  announce(): void {
+    for (const a of this.ind.ifa_list) arp_send(this.ind, ARPOP_REQUEST, a, a, MAC_BROADCAST, 0);
   }
 
   /**

@@ -108,7 +108,7 @@ export function arp_send(
 ): number {
   const skb = ind.net.stack.alloc_skb(ETH_HLEN + ARP_ETH_IP_LEN);
   if (skb === null) {
-    ind.stats.OutErrors++;
+    ind.arpStats.OutErrors++;
     return -1;
   }
   if (skb.headroom < ETH_HLEN) skb.reserve(ETH_HLEN - skb.headroom);
@@ -125,8 +125,8 @@ export function arp_send(
   setU32(b, o + 24, destIp);
   skb.network_header = o;
   skb.protocol = ETH_P_ARP;
-  if (op === ARPOP_REQUEST) ind.stats.OutRequests++;
-  else ind.stats.OutReplies++;
+  if (op === ARPOP_REQUEST) ind.arpStats.OutRequests++;
+  else ind.arpStats.OutReplies++;
   return dev_hard_header_xmit(ind, skb, destHw, ETH_P_ARP) === NET_XMIT_SUCCESS ? 0 : -1;
 }
 
@@ -137,7 +137,7 @@ export function arp_rcv(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
     net.drops.noInDevice++;
     return NET_RX_DROP;
   }
-  const st = ind.stats;
+  const st = ind.arpStats;
   const b = skb.buf;
   const o = skb.data;
   // arp_rcv: not for us, or shorter than an Ethernet/IPv4 ARP packet, or other address sizes
@@ -155,7 +155,7 @@ export function arp_rcv(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
 
 function arp_process(ind: InDevice, skb: Skb): number {
   const net = ind.net;
-  const st = ind.stats;
+  const st = ind.arpStats;
   const b = skb.buf;
   const o = skb.data;
   const hrd = getU16(b, o);

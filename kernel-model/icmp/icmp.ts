@@ -8,7 +8,7 @@ import { ip_build_and_send_pkt, MAX_IPV4_HEADER } from '../ipv4/ip_output';
 import { NET_RX_DROP, NET_RX_SUCCESS } from '../ipv4/netns';
 import { RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST } from '../ipv4/route';
 import { formatIpv4, type Ipv4Addr } from '../wire/address';
-import { getU16, getU32, setU16, setU32 } from '../wire/bytes';
+import { copyBytes, getU16, getU32, setU16, setU32 } from '../wire/bytes';
 import { csum_fold, csum_partial } from '../wire/checksum';
 import {
   ICMP_ADDRESS,
@@ -133,7 +133,7 @@ function icmp_timestamp(ind: InDevice, skb: Skb, rt: number): number {
     return NET_RX_DROP;
   }
   const ts = tsBuf;
-  ts.set(b.subarray(o + ICMP_HLEN, o + ICMP_HLEN + 4), 0);
+  copyBytes(ts, 0, b, o + ICMP_HLEN, 4);
   const now = Math.floor(net.now()) % 86_400_000;
   setU32(ts, 4, now);
   setU32(ts, 8, now);
@@ -276,7 +276,7 @@ function icmp_push_reply(
   b[o + 2] = 0;
   b[o + 3] = 0;
   setU32(b, o + 4, rest);
-  b.set(src.subarray(srcOff, srcOff + dataLen), o + ICMP_HLEN);
+  copyBytes(b, o + ICMP_HLEN, src, srcOff, dataLen);
   setU16(b, o + 2, csum_fold(csum_partial(b, o, len)));
   net.mib.IcmpMsg.OutType[type]++;
   net.mib.Icmp.OutMsgs++;

@@ -108,8 +108,9 @@ export function validateInetConfig(c: InetConfig): InetConfig {
   if (c.dns === c.host) throw new RangeError(`${where}: DNS must be different from host`);
   if (!inSubnet(c, c.dhcpStart)) throw new RangeError(`${where}: DHCP start ${formatIpv4(c.dhcpStart)} doesn't belong to network`);
   if (c.dhcpStart === c.host || c.dhcpStart === c.dns) throw new RangeError(`${where}: DHCP must be different from host and DNS`);
-  if (!Number.isInteger(c.dhcpCount) || c.dhcpCount < 1 || c.dhcpCount > 65536)
-    throw new RangeError(`${where}: DHCP pool size must be 1..65536`);
+  // the lease table is scanned per message: keep it small (libslirp has 16)
+  if (!Number.isInteger(c.dhcpCount) || c.dhcpCount < 1 || c.dhcpCount > 1024)
+    throw new RangeError(`${where}: DHCP pool size must be 1..1024`);
   if (!Number.isInteger(c.leaseTime) || c.leaseTime < 60 || c.leaseTime > 0xfffffffe)
     throw new RangeError(`${where}: lease time must be 60..4294967294 s`);
   if (!Number.isInteger(c.mtu) || c.mtu < 576 || c.mtu > 65535) throw new RangeError(`${where}: MTU must be 576..65535`);

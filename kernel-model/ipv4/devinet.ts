@@ -46,7 +46,8 @@ export class InDevice {
     this.arp_tbl = new NeighTable(net.scheduler, this.arpOps, neighParms, net.random);
   }
 
-  get stats(): ArpStats {
+  /** ARP traffic counters of this device */
+  get arpStats(): ArpStats {
     return this.arpOps.stats;
   }
 

@@ -9,7 +9,7 @@ import { ip_build_and_send_pkt, MAX_IPV4_HEADER, NET_XMIT_SUCCESS } from '../ipv
 import { NET_RX_DROP, NET_RX_SUCCESS } from '../ipv4/netns';
 import { RTN_BROADCAST, RTN_MULTICAST } from '../ipv4/route';
 import { formatIpv4, readMac, type Ipv4Addr, type MacAddr } from '../wire/address';
-import { getU16, getU32, setU16 } from '../wire/bytes';
+import { copyBytes, getU16, getU32, setU16 } from '../wire/bytes';
 import { csum_fold, csum_partial, csum_tcpudp_nofold } from '../wire/checksum';
 import { ICMP_DEST_UNREACH, ICMP_PORT_UNREACH } from '../wire/icmp';
 import { IPPROTO_UDP } from '../wire/ipv4';
@@ -260,6 +260,6 @@ export function udp_sendto(
   if (off < 0 || len < 0 || off + len > payload.length) return -1;
   const skb = udp_alloc_skb(ind, len);
   if (skb === null) return -1;
-  skb.buf.set(payload.subarray(off, off + len), skb.data);
+  copyBytes(skb.buf, skb.data, payload, off, len);
   return udp_send_skb(ind, skb, saddr, sport, daddr, dport, dstMac);
 }

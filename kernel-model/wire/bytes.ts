@@ -20,3 +20,15 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = v >>> 8;
   b[o + 3] = v;
 }
+
+/**
+ * memcpy between two byte arrays without creating a subarray view (which would allocate per packet);
+ * within one buffer it uses copyWithin. The caller has checked both ranges.
+ */
+export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
+  if (dst === src) {
+    dst.copyWithin(dstOff, srcOff, srcOff + len);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+}

@@ -6,8 +6,9 @@
 // - close() removes the wrap and calls uv_close; the state is freed when both owners are gone.
 // - At env teardown (worker exit, process exit) an async cleanup hook uv_close()s every open handle and
 //   lets Node finish only once libuv has closed them all (a loop closed with live handles aborts).
-// - close(fd) from sockets.cc stops pollers on that fd first: libuv abort()s if epoll_ctl fails on an fd
-//   that was closed while its watcher was pending.
+// - close(fd) from sockets.cc closes the libuv handles of pollers on that fd first: libuv abort()s if
+//   epoll_ctl fails on an fd that was closed while its watcher was pending, and a handle closed later
+//   would unregister whatever socket reuses the fd number.
 // The libuv and GC callbacks use plain N-API and never throw.
 #include <uv.h>
 
@@ -184,9 +185,9 @@ static Napi::Value PollerStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int events = static_cast<int>(ArgInteger(info, 1, "events", 1, UV_READABLE | UV_WRITABLE | UV_DISCONNECT));
   PollState* s = Unwrap(info);
-  if (s == nullptr || s->closing) throw Napi::Error::New(env, "Poller is closed");
   // libuv abort()s if epoll_ctl fails later on a dead fd: refuse a closed one here.
-  if (s->fdClosed) ThrowSys(env, "uv_poll_start", EBADF);
+  if (s != nullptr && s->fdClosed) ThrowSys(env, "uv_poll_start", EBADF);
+  if (s == nullptr || s->closing) throw Napi::Error::New(env, "Poller is closed");
   if (fcntl(s->fd, F_GETFD) < 0) ThrowSys(env, "uv_poll_start", errno);
   int err = uv_poll_start(&s->handle, events, OnPoll);
   if (err < 0) ThrowSys(env, "uv_poll_start", -err);
@@ -225,10 +226,15 @@ static Napi::Value PollerClose(const Napi::CallbackInfo& info) {
 void StopPollersForFd(napi_env env, int fd) {
   AddonData* d = GetAddonData(env);
   if (d == nullptr || d->pollers == nullptr) return;
-  for (PollState* s : d->pollers->open) {
+  // Close the libuv handles now, while the fd number still names this file: a later uv_poll_stop or
+  // uv_close (from JS or the GC) would epoll_ctl(DEL) that number, by then perhaps reused by another
+  // socket whose live watcher it would silently remove.
+  std::vector<PollState*> open = d->pollers->open;  // OnUvClosed edits the list later, not now
+  for (PollState* s : open) {
     if (s->fd != fd || s->closing) continue;
     Stop(env, s);
     s->fdClosed = true;
+    CloseUv(s);
   }
 }
 

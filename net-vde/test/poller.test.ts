@@ -110,6 +110,32 @@ describe('net-vde Poller (uv_poll)', () => {
     p.close();
   });
 
+  it('a poller left over from a closed fd never disturbs a new socket that reuses the fd number', async () => {
+    const [a, b] = vde.socketpair('dgram');
+    const stale = new vde.Poller(a, () => undefined);
+    stale.start(vde.POLL_READABLE);
+    vde.close(a);
+    vde.close(b);
+    const [c, d] = vde.socketpair('dgram'); // the kernel hands out the lowest free numbers again
+    expect([c, d]).to.include(a);
+    const reused = c === a ? c : d;
+    const peer = reused === c ? d : c;
+    let fired = 0;
+    const live = new vde.Poller(reused, () => {
+      fired++;
+      vde.recvmsg(reused, new Uint8Array(16));
+    });
+    live.start(vde.POLL_READABLE);
+    await sleep(20); // let libuv register the live watcher with epoll
+    stale.stop();
+    stale.close(); // must not unregister the live watcher of the same fd number
+    vde.sendmsg(peer, Uint8Array.of(1));
+    await waitFor(() => fired > 0, 1000);
+    live.close();
+    vde.close(c);
+    vde.close(d);
+  });
+
   it('a throwing callback becomes an uncaughtException (child process)', () => {
     const r = runNode(`
       const vde = require(${JSON.stringify(LIB)});

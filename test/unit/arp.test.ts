@@ -32,8 +32,8 @@ describe('ARP and neighbours', () => {
     const n = link.inet.neigh.lookup(GUEST_IP)!;
     expect(n.nud_state).to.equal(NUD_STALE);
     expect(n.ha).to.equal(0x525400123456);
-    expect(link.inet.ind.stats.InRequestsForUs).to.equal(1);
-    expect(link.inet.ind.stats.OutReplies).to.equal(1);
+    expect(link.inet.ind.arpStats.InRequestsForUs).to.equal(1);
+    expect(link.inet.ind.arpStats.OutReplies).to.equal(1);
   });
 
   it('answers for the DNS address 10.0.2.3 too, and for a request padded to 60 bytes', () => {
@@ -154,16 +154,26 @@ describe('ARP and neighbours', () => {
     expect(n.ha).to.equal(0x525400123456); // within locktime (1 s), no override
     link.inject(arpFrame({ op: 1, sha: '52:54:00:00:00:77', spa: '10.0.2.15', tpa: '10.0.2.15' }));
     expect(n.ha).to.equal(0x525400000077);
-    expect(link.inet.ind.stats.InGratuitous).to.equal(1);
+    expect(link.inet.ind.arpStats.InGratuitous).to.equal(1);
   });
 
   it('reports a host claiming one of our addresses and learns nothing from it', () => {
     const link = new TestLink();
     link.inject(arpFrame({ op: 1, spa: '10.0.2.2', tpa: '10.0.2.2' }));
     expect(link.take().length).to.equal(0);
-    expect(link.inet.ind.stats.InConflicts).to.equal(1);
+    expect(link.inet.ind.arpStats.InConflicts).to.equal(1);
     expect(link.inet.neigh.size).to.equal(0);
     expect(link.log.lines.some((l) => l.includes('claims our address 10.0.2.2'))).to.equal(true);
+  });
+
+  it('announces its addresses with gratuitous requests (sender = target) on demand', () => {
+    const link = new TestLink();
+    link.inet.announce();
+    const out = link.take();
+    expect(out.map((f) => toHex(f))).to.deep.equal([
+      toHex(hex('ffffffffffff 52550a000202 0806 0001 0800 0604 0001 52550a000202 0a000202 000000000000 0a000202')),
+      toHex(hex('ffffffffffff 52550a000202 0806 0001 0800 0604 0001 52550a000202 0a000203 000000000000 0a000203')),
+    ]);
   });
 
   it('never holds more than gc_thresh3 entries, however many senders ask', () => {

@@ -123,11 +123,11 @@ export class DhcpServer {
     switch (r.messageType) {
       case DHCPDISCOVER:
         this.stats.InDiscovers++;
-        this.discover(d);
+        this.discover();
         break;
       case DHCPREQUEST:
         this.stats.InRequests++;
-        this.request(d);
+        this.request();
         break;
       case DHCPDECLINE:
         this.stats.InDeclines++;
@@ -139,7 +139,7 @@ export class DhcpServer {
         break;
       case DHCPINFORM:
         this.stats.InInforms++;
-        this.inform(d);
+        this.inform();
         break;
       default:
         this.stats.InIgnored++;
@@ -160,7 +160,7 @@ export class DhcpServer {
     return r.hostNameLen > 0 ? ascii(this.req.buf, r.hostNameOffset, r.hostNameLen) : '';
   }
 
-  private discover(d: UdpDatagram): void {
+  private discover(): void {
     const r = this.repr;
     const key = this.clientKey();
     const l = this.leases.choose(key, r.requestedIp);
@@ -173,7 +173,7 @@ export class DhcpServer {
     if (this.reply(DHCPOFFER, l.addr, l)) this.stats.OutOffers++;
   }
 
-  private request(d: UdpDatagram): void {
+  private request(): void {
     const r = this.repr;
     const key = this.clientKey();
     const c = this.config;
@@ -186,36 +186,36 @@ export class DhcpServer {
         return;
       }
       const want = r.requestedIp !== 0 ? r.requestedIp : r.ciaddr;
-      if (mine !== undefined && mine.addr === want) return this.ack(d, mine, key);
-      return this.nak(d, 'requested address not offered');
+      if (mine !== undefined && mine.addr === want) return this.ack(mine, key);
+      return this.nak('requested address not offered');
     }
     if (r.requestedIp !== 0 && r.ciaddr === 0) {
       // INIT-REBOOT: the client asks to keep a remembered address
       const want = r.requestedIp;
-      if (!inSubnet(c, want)) return this.nak(d, 'wrong network');
+      if (!inSubnet(c, want)) return this.nak('wrong network');
       const mine = this.leases.active(key);
-      if (mine !== undefined && mine.addr !== want) return this.nak(d, 'address belongs to another lease');
-      if (this.leases.availableFor(want, key)) return this.ack(d, this.leases.get(want)!, key);
-      return this.nak(d, 'requested address not available');
+      if (mine !== undefined && mine.addr !== want) return this.nak('address belongs to another lease');
+      if (this.leases.availableFor(want, key)) return this.ack(this.leases.get(want)!, key);
+      return this.nak('requested address not available');
     }
     if (r.ciaddr !== 0) {
       // RENEWING (unicast) or REBINDING (broadcast): extend the lease on ciaddr
       const want = r.ciaddr;
-      if (!inSubnet(c, want)) return this.nak(d, 'wrong network');
-      if (this.leases.availableFor(want, key)) return this.ack(d, this.leases.get(want)!, key);
-      return this.nak(d, 'lease not found');
+      if (!inSubnet(c, want)) return this.nak('wrong network');
+      if (this.leases.availableFor(want, key)) return this.ack(this.leases.get(want)!, key);
+      return this.nak('lease not found');
     }
     // a REQUEST with neither server id, requested address nor ciaddr fits no state
     this.stats.InMalformed++;
     this.ind.net.logBad(`dhcp: REQUEST from ${formatMac(r.chaddr)} with no server id, requested address or ciaddr`);
   }
 
-  private ack(d: UdpDatagram, l: Lease, key: string): void {
+  private ack(l: Lease, key: string): void {
     this.leases.bind(l, key, this.repr.chaddr, this.config.leaseTime, this.hostname());
     if (this.reply(DHCPACK, l.addr, l)) this.stats.OutAcks++;
   }
 
-  private nak(d: UdpDatagram, why: string): void {
+  private nak(why: string): void {
     if (this.reply(DHCPNAK, 0, null, why)) this.stats.OutNaks++;
   }
 
@@ -248,7 +248,7 @@ export class DhcpServer {
     this.leases.release(l);
   }
 
-  private inform(d: UdpDatagram): void {
+  private inform(): void {
     if (this.repr.ciaddr === 0) {
       this.stats.InMalformed++;
       return;
