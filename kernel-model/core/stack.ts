@@ -1,7 +1,8 @@
 // NetStack: one guest's network namespace (struct net + the per-CPU state it uses): devices,
 // softnet_data per virtual CPU, ptype tables, the skb pools, MIB counters, the logger and the
 // scheduler that drives every softirq and timer. Devices and protocols reach the core through it.
-import { asyncScheduler, map, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { map, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { softirqScheduler } from './softirq-scheduler';
 import { NetDevice, type NetDeviceOps, type NetDeviceOptions } from './netdevice';
 import { napi_disable } from './napi';
 import { SoftnetData } from './softnet';
@@ -28,7 +29,7 @@ export interface SkbPoolOptions {
 }
 
 export interface NetStackOptions {
-  /** drives softirqs, timers and time (default rxjs asyncScheduler); tests pass a VirtualTimeScheduler */
+  /** drives softirqs, timers and time (default: softirqScheduler, real time); tests pass a VirtualTimeScheduler */
   scheduler?: SchedulerLike;
   log?: Logger;
   /** softnet[] length: virtual CPUs (default 1) */
@@ -72,7 +73,7 @@ export class NetStack {
   private readonly makeQdisc: (stack: NetStack, limit: number) => Qdisc;
 
   constructor(opts: NetStackOptions = {}) {
-    this.scheduler = opts.scheduler ?? asyncScheduler;
+    this.scheduler = opts.scheduler ?? softirqScheduler;
     this.log = opts.log ?? stderrLogger('skbnet');
     this.sysctl = new NetCoreSysctl(opts.sysctl);
     const cpus = Math.max(1, opts.cpus ?? 1);

@@ -3,6 +3,7 @@
 // and per-peer rate limits. The ICMP "socket" is Linux's control socket: IP_PMTUDISC_DONT, so replies
 // carry no DF and take their IP ID from ip_idents.
 import { PACKET_HOST, type Skb } from '../core/skb';
+import { skb_csum_unnecessary } from '../ipv4/csum';
 import type { InDevice } from '../ipv4/devinet';
 import { ip_build_and_send_pkt, MAX_IPV4_HEADER } from '../ipv4/ip_output';
 import { NET_RX_DROP, NET_RX_SUCCESS } from '../ipv4/netns';
@@ -46,8 +47,8 @@ export function icmp_rcv(skb: Skb, ind: InDevice, rt: number): number {
   const o = skb.data;
   const len = skb.len;
   mib.Icmp.InMsgs++;
-  // skb_checksum_simple_validate over the whole message
-  if (csum_fold(csum_partial(b, o, len)) !== 0) {
+  // skb_checksum_simple_validate over the whole message, unless the device vouched for it
+  if (!skb_csum_unnecessary(skb) && csum_fold(csum_partial(b, o, len)) !== 0) {
     mib.Icmp.InCsumErrors++;
     mib.Icmp.InErrors++;
     net.logBad(`icmp: bad checksum from ${formatIpv4(getU32(b, skb.network_header + 12))} (${len} bytes); dropped`);

@@ -3,6 +3,7 @@
 // port (rate limited by ICMP), IgnoredMulti for broadcast/multicast nobody wants.
 import type { NetDevice } from '../core/netdevice';
 import { kfree_skb, type Skb } from '../core/skb';
+import { skb_csum_unnecessary } from '../ipv4/csum';
 import { icmp_send } from '../icmp/icmp';
 import type { InDevice } from '../ipv4/devinet';
 import { ip_build_and_send_pkt, MAX_IPV4_HEADER, NET_XMIT_SUCCESS } from '../ipv4/ip_output';
@@ -134,8 +135,9 @@ export function udp_rcv(skb: Skb, ind: InDevice, rt: number): number {
     return NET_RX_DROP;
   }
   skb.len = ulen;
-  // udp4_csum_init: a zero checksum means none (IPv4 only)
-  if (getU16(b, o + 6) !== 0 && csum_fold(csum_partial(b, o, ulen, csum_tcpudp_nofold(saddr, daddr, ulen, IPPROTO_UDP))) !== 0) {
+  // udp4_csum_init: a zero checksum means none (IPv4 only); the device may have validated it
+  // (CHECKSUM_UNNECESSARY) or the guest left it to offload (CHECKSUM_PARTIAL: virtio NEEDS_CSUM)
+  if (getU16(b, o + 6) !== 0 && !skb_csum_unnecessary(skb) && csum_fold(csum_partial(b, o, ulen, csum_tcpudp_nofold(saddr, daddr, ulen, IPPROTO_UDP))) !== 0) {
     mib.InCsumErrors++;
     mib.InErrors++;
     net.logBad(`udp: bad checksum from ${formatIpv4(saddr)}:${getU16(b, o)} to port ${getU16(b, o + 2)}; dropped`);

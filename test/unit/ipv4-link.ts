@@ -46,6 +46,8 @@ export class TestLink implements NetDeviceOps {
   readonly dev: NetDevice;
   readonly napi: NapiStruct;
   readonly inet: Inet;
+  /** applied to each received skb after the "driver" set it up (e.g. ip_summed from a virtio header) */
+  rxHook: ((skb: Skb) => void) | null = null;
   /** frames the model transmitted, oldest first (copies) */
   readonly sent: Uint8Array[] = [];
   private pending: Uint8Array[] = [];
@@ -96,7 +98,8 @@ export class TestLink implements NetDeviceOps {
     let work = 0;
     while (work < budget && this.pending.length > 0) {
       const f = this.pending.shift()!;
-      napi.batch.next()!.reset(f, 0, f.length);
+      const skb = napi.batch.next()!.reset(f, 0, f.length);
+      if (this.rxHook) this.rxHook(skb);
       this.dev.dev_sw_netstats_rx_add(f.length);
       work++;
     }

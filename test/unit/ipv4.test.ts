@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { defaultInetConfig } from '../../kernel-model/ipv4/config';
 import type { UdpDatagram } from '../../kernel-model/udp/udp';
+import { CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY } from '../../kernel-model/core/skb';
 import {
   GUEST_MAC,
   TestLink,
@@ -156,6 +157,29 @@ describe('IPv4 receive (ip_rcv) and output', () => {
     expect(seen.length).to.equal(1);
     const m = link.stack.mib.Udp;
     expect([m.InDatagrams, m.InCsumErrors, m.InErrors]).to.deep.equal([1, 1, 2]);
+  });
+
+  it('UDP: trusts checksums the device validated or the guest left to offload (CHECKSUM_UNNECESSARY/PARTIAL)', () => {
+    const link = learned();
+    const seen: Seen[] = [];
+    link.inet.udpBind(53, record(seen));
+    // a virtio NEEDS_CSUM datagram: the field holds only the pseudo-header sum, not the full checksum
+    const partial = udpFrame({ src: '10.0.2.15', dst: '10.0.2.3', sport: 5, dport: 53, data: [1, 2, 3] });
+    partial[40] = 0x12;
+    partial[41] = 0x34;
+    link.inject(partial);
+    expect(seen.length).to.equal(0);
+    expect(link.stack.mib.Udp.InCsumErrors).to.equal(1);
+    link.rxHook = (skb) => {
+      skb.ip_summed = CHECKSUM_PARTIAL;
+    };
+    link.inject(partial);
+    link.rxHook = (skb) => {
+      skb.ip_summed = CHECKSUM_UNNECESSARY;
+    };
+    link.inject(partial);
+    expect(seen.length).to.equal(2);
+    expect(link.stack.mib.Udp.InCsumErrors).to.equal(1);
   });
 
   it('UDP: broadcast reaches a wildcard socket with broadcast=true; bind conflicts are refused', () => {

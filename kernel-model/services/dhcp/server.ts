@@ -187,6 +187,8 @@ export class DhcpServer {
       }
       const want = r.requestedIp !== 0 ? r.requestedIp : r.ciaddr;
       if (mine !== undefined && mine.addr === want) return this.ack(mine, key);
+      // the offer's hold ran out but nobody took the address meanwhile
+      if (mine === undefined && this.leases.availableFor(want, key)) return this.ack(this.leases.get(want)!, key);
       return this.nak('requested address not offered');
     }
     if (r.requestedIp !== 0 && r.ciaddr === 0) {
