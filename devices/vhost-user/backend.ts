@@ -212,8 +212,10 @@ export class VhostUserBackend {
       this.stats.count('FeaturesWithoutVersion1');
       v |= VIRTIO_F_VERSION_1;
     }
-    for (const r of this.vrings) {
-      if (r.live) throw new ProtocolError('SET_FEATURES while rings are running', 'BadOrder');
+    // QEMU sends SET_FEATURES once per queue pair (each pair is a vhost_dev), so with multiqueue it
+    // arrives again while pair 0 runs; the same value is fine, a change under running rings is not.
+    if (v !== this.ackedFeatures && this.vrings.some((r) => r.live)) {
+      throw new ProtocolError(`SET_FEATURES 0x${v.toString(16)} changes features while rings are running`, 'BadOrder');
     }
     this.ackedFeatures = v;
     this.device.setFeatures(v);

@@ -120,6 +120,14 @@ describe('vhost-user data path (test-side front-end and driver, real shared memo
     expect(s.tx.driver.usedIdx(), 'stopped ring is not touched').to.equal(5);
   });
 
+  it('accepts SET_FEATURES again while running (QEMU sends it per queue pair), refuses a change', async () => {
+    s.fe.setU64(FrontReq.SET_FEATURES, s.features);
+    expect(await s.fe.getU64(FrontReq.GET_FEATURES)).to.equal(be.device.features);
+    s.fe.setU64(FrontReq.SET_FEATURES, s.features & ~F.VIRTIO_NET_F_MRG_RXBUF);
+    expect(await s.fe.closedByPeer()).to.equal(true);
+    expect(be.server.stats.errors.BadOrder).to.equal(1);
+  });
+
   it('reports the features it offers and what it was acked', async () => {
     const offered = await s.fe.getU64(FrontReq.GET_FEATURES);
     for (const f of [F.VIRTIO_F_VERSION_1, F.VIRTIO_NET_F_MRG_RXBUF, F.VIRTIO_RING_F_EVENT_IDX, F.VIRTIO_RING_F_INDIRECT_DESC,
