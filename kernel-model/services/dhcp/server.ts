@@ -298,7 +298,7 @@ export class DhcpServer {
         w.u32(DHO_RENEWAL_TIME, Math.floor(c.leaseTime / 2));
         w.u32(DHO_REBINDING_TIME, Math.floor((c.leaseTime * 7) / 8));
       }
-      this.writeParameters(w, lease);
+      this.writeParameters(w);
     }
     w.finish();
     w.padTo(skb.data, BOOTP_MIN_LEN);
@@ -331,7 +331,7 @@ export class DhcpServer {
    * then the ones we always send (mask, router, DNS, domain when set, MTU when not 1500). Unknown
    * requested codes are skipped; each option appears once.
    */
-  private writeParameters(w: DhcpOptionWriter, lease: Lease | null): void {
+  private writeParameters(w: DhcpOptionWriter): void {
     const r = this.repr;
     const b = this.req.buf;
     const done = this.done;
@@ -340,17 +340,17 @@ export class DhcpServer {
       const code = b[r.paramsOffset + i];
       if (done[code]) continue;
       done[code] = 1;
-      this.writeParameter(w, code, lease, true);
+      this.writeParameter(w, code, true);
     }
     for (const code of ALWAYS) {
       if (done[code]) continue;
       done[code] = 1;
-      this.writeParameter(w, code, lease, false);
+      this.writeParameter(w, code, false);
     }
   }
   private readonly done = new Uint8Array(256);
 
-  private writeParameter(w: DhcpOptionWriter, code: number, lease: Lease | null, requested: boolean): void {
+  private writeParameter(w: DhcpOptionWriter, code: number, requested: boolean): void {
     const c = this.config;
     switch (code) {
       case DHO_SUBNET_MASK:
