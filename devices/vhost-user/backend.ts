@@ -7,7 +7,7 @@ import { VhostUserConnection, VhostUserMessage, ProtocolError, closeAll } from '
 import { VhostUserDevice } from './device-model';
 import { MappedTable, RegionDesc, mapRegions, unmapAll, u64 } from './guest-memory-map';
 import {
-  FLAG_NEED_REPLY, FLAG_REPLY, MAX_REGIONS, PROTOCOL_F_REPLY_ACK, Req, SIZE_MEM_REGION, SIZE_U64,
+  FLAG_NEED_REPLY, FLAG_REPLY, MAX_REGIONS, Req, SIZE_MEM_REGION, SIZE_U64,
   SIZE_VRING_ADDR, SIZE_VRING_STATE, VRING_IDX_MASK, VRING_NOFD_MASK, requestName,
 } from './protocol';
 import { VringState } from './vring';
@@ -33,7 +33,6 @@ export class VhostUserStats {
   }
 }
 
-const bit = (n: bigint): bigint => 1n << n;
 
 export class VhostUserBackend {
   readonly vrings: VringState[];
@@ -108,7 +107,7 @@ export class VhostUserBackend {
         return this.replyU64(msg, this.device.features);
       case Req.SET_FEATURES:
         this.expect(msg, SIZE_U64, 0);
-        return this.setFeatures(msg, p.getBigUint64(0, true));
+        return this.setFeatures(p.getBigUint64(0, true));
       case Req.GET_PROTOCOL_FEATURES:
         this.expect(msg, 0, 0);
         return this.replyU64(msg, this.device.protocolFeatures);
@@ -196,7 +195,7 @@ export class VhostUserBackend {
     return r;
   }
 
-  private setFeatures(msg: VhostUserMessage, v: bigint): void {
+  private setFeatures(v: bigint): void {
     const offered = this.device.features;
     if (v & ~offered) {
       throw new ProtocolError(`SET_FEATURES 0x${v.toString(16)} acks bits never offered (0x${offered.toString(16)})`, 'BadFeatures');
@@ -414,12 +413,8 @@ export class VhostUserBackend {
     }
   }
 
+  /** what the front-end acked (features, protocol features) */
   get acked(): { features: bigint; protocol: bigint } {
     return { features: this.ackedFeatures, protocol: this.ackedProtocol };
-  }
-
-  /** REPLY_ACK negotiated */
-  get replyAck(): boolean {
-    return (this.ackedProtocol & bit(BigInt(PROTOCOL_F_REPLY_ACK))) !== 0n;
   }
 }
