@@ -1,6 +1,7 @@
 // --pcap FILE: every frame in and out of a device, in classic pcap format (LINKTYPE_ETHERNET) that
 // tcpdump and Wireshark read. Frames are buffered and written in chunks, never one write per frame.
 import * as fs from 'fs';
+import { performance } from 'perf_hooks';
 
 const PCAP_MAGIC = 0xa1b2c3d4; // microsecond timestamps
 const LINKTYPE_ETHERNET = 1;
@@ -27,15 +28,15 @@ export class PcapWriter {
     fs.writeSync(this.fd, h);
   }
 
-  /** append one frame (bytes [off, off+len) of `buf`) stamped with wall-clock time */
+  /** append one frame (bytes [off, off+len) of `buf`) stamped with wall-clock time in microseconds */
   write(frame: Uint8Array, off: number, len: number): void {
     const cap = Math.min(len, SNAPLEN);
     if (this.used + 16 + cap > this.buf.length) this.flush();
-    const now = Date.now();
+    const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
     const b = this.buf;
     let o = this.used;
-    b.writeUInt32LE(Math.floor(now / 1000), o);
-    b.writeUInt32LE((now % 1000) * 1000, o + 4);
+    b.writeUInt32LE(Math.floor(us / 1e6), o);
+    b.writeUInt32LE(us % 1e6, o + 4);
     b.writeUInt32LE(cap, o + 8);
     b.writeUInt32LE(len, o + 12);
     o += 16;
