@@ -442,6 +442,128 @@ export const TCPEXT_FIELDS: readonly (keyof TcpExtMib)[] = [
   'TCPPLBRehash', 'TCPAORequired', 'TCPAOBad', 'TCPAOKeyNotFound', 'TCPAOGood', 'TCPAODroppedIcmps',
 ];
 
+// ---- IPv6: /proc/net/snmp6 (net/ipv6/proc.c snmp6_ipstats_list, snmp6_icmp6_list, snmp6_udp6_list) ----
+
+/** Ip6 (snmp6_ipstats_list); /proc/net/snmp6 names are "Ip6" + field */
+export class Ip6Mib {
+  InReceives = 0;
+  InHdrErrors = 0;
+  InTooBigErrors = 0;
+  InNoRoutes = 0;
+  InAddrErrors = 0;
+  InUnknownProtos = 0;
+  InTruncatedPkts = 0;
+  InDiscards = 0;
+  InDelivers = 0;
+  OutForwDatagrams = 0;
+  OutRequests = 0;
+  OutDiscards = 0;
+  OutNoRoutes = 0;
+  ReasmTimeout = 0;
+  ReasmReqds = 0;
+  ReasmOKs = 0;
+  ReasmFails = 0;
+  FragOKs = 0;
+  FragFails = 0;
+  FragCreates = 0;
+  InMcastPkts = 0;
+  OutMcastPkts = 0;
+  InOctets = 0;
+  OutOctets = 0;
+  InMcastOctets = 0;
+  OutMcastOctets = 0;
+  InBcastOctets = 0;
+  OutBcastOctets = 0;
+  InNoECTPkts = 0;
+  InECT1Pkts = 0;
+  InECT0Pkts = 0;
+  InCEPkts = 0;
+  OutTransmits = 0;
+}
+export const IP6_FIELDS: readonly (keyof Ip6Mib)[] = [
+  'InReceives', 'InHdrErrors', 'InTooBigErrors', 'InNoRoutes', 'InAddrErrors', 'InUnknownProtos',
+  'InTruncatedPkts', 'InDiscards', 'InDelivers', 'OutForwDatagrams', 'OutRequests', 'OutDiscards',
+  'OutNoRoutes', 'ReasmTimeout', 'ReasmReqds', 'ReasmOKs', 'ReasmFails', 'FragOKs', 'FragFails', 'FragCreates',
+  'InMcastPkts', 'OutMcastPkts', 'InOctets', 'OutOctets', 'InMcastOctets', 'OutMcastOctets', 'InBcastOctets',
+  'OutBcastOctets', 'InNoECTPkts', 'InECT1Pkts', 'InECT0Pkts', 'InCEPkts', 'OutTransmits',
+];
+
+/** the named ICMPv6 types of snmp6_seq_show_icmpv6msg, in type order (RFC 2466 names) */
+export const ICMP6_MIB_MAP: readonly (readonly [string, number])[] = [
+  ['DestUnreachs', 1],
+  ['PktTooBigs', 2],
+  ['TimeExcds', 3],
+  ['ParmProblems', 4],
+  ['Echos', 128],
+  ['EchoReplies', 129],
+  ['GroupMembQueries', 130],
+  ['GroupMembResponses', 131],
+  ['GroupMembReductions', 132],
+  ['RouterSolicits', 133],
+  ['RouterAdvertisements', 134],
+  ['NeighborSolicits', 135],
+  ['NeighborAdvertisements', 136],
+  ['Redirects', 137],
+  ['MLDv2Reports', 143],
+];
+
+/**
+ * Icmp6 (snmp6_icmp6_list) plus the per-type named counters, which are views of Icmp6Msg as in Linux
+ * (`mib.Icmp6.InEchos++` is `mib.Icmp6Msg.InType[128]++`).
+ */
+export class Icmp6Mib {
+  InMsgs = 0;
+  InErrors = 0;
+  OutMsgs = 0;
+  OutErrors = 0;
+  InCsumErrors = 0;
+  OutRateLimitHost = 0;
+  declare InDestUnreachs: number;
+  declare InPktTooBigs: number;
+  declare InTimeExcds: number;
+  declare InParmProblems: number;
+  declare InEchos: number;
+  declare InEchoReplies: number;
+  declare InGroupMembQueries: number;
+  declare InGroupMembResponses: number;
+  declare InGroupMembReductions: number;
+  declare InRouterSolicits: number;
+  declare InRouterAdvertisements: number;
+  declare InNeighborSolicits: number;
+  declare InNeighborAdvertisements: number;
+  declare InRedirects: number;
+  declare InMLDv2Reports: number;
+  declare OutDestUnreachs: number;
+  declare OutPktTooBigs: number;
+  declare OutTimeExcds: number;
+  declare OutParmProblems: number;
+  declare OutEchos: number;
+  declare OutEchoReplies: number;
+  declare OutGroupMembQueries: number;
+  declare OutGroupMembResponses: number;
+  declare OutGroupMembReductions: number;
+  declare OutRouterSolicits: number;
+  declare OutRouterAdvertisements: number;
+  declare OutNeighborSolicits: number;
+  declare OutNeighborAdvertisements: number;
+  declare OutRedirects: number;
+  declare OutMLDv2Reports: number;
+  constructor(readonly msg: IcmpMsgMib) {}
+}
+for (const [name, type] of ICMP6_MIB_MAP) {
+  for (const dir of ['In', 'Out'] as const) {
+    Object.defineProperty(Icmp6Mib.prototype, dir + name, {
+      get(this: Icmp6Mib): number {
+        return (dir === 'In' ? this.msg.InType : this.msg.OutType)[type];
+      },
+      set(this: Icmp6Mib, v: number) {
+        (dir === 'In' ? this.msg.InType : this.msg.OutType)[type] = v;
+      },
+    });
+  }
+}
+export const ICMP6_FIELDS: readonly string[] = ['InMsgs', 'InErrors', 'OutMsgs', 'OutErrors', 'InCsumErrors', 'OutRateLimitHost'];
+
 /** One namespace's MIBs (net->mib) */
 export class NetMib {
   readonly Ip = new IpMib();
@@ -452,6 +574,11 @@ export class NetMib {
   readonly TcpExt = new TcpExtMib();
   readonly Udp = new UdpMib();
   readonly UdpLite = new UdpMib();
+  readonly Ip6 = new Ip6Mib();
+  readonly Icmp6Msg = new IcmpMsgMib();
+  readonly Icmp6 = new Icmp6Mib(this.Icmp6Msg);
+  readonly Udp6 = new UdpMib();
+  readonly UdpLite6 = new UdpMib();
 }
 
 export interface MibEntry {
@@ -520,4 +647,29 @@ export function snmp_seq_show(mib: NetMib): string {
 /** the TcpExt and IpExt part of /proc/net/netstat (netstat_seq_show; MPTcpExt not modelled) */
 export function netstat_seq_show(mib: NetMib): string {
   return pair('TcpExt', entries('TcpExt', mib.TcpExt, TCPEXT_FIELDS)) + pair('IpExt', entries('IpExt', mib.IpExt, IPEXT_FIELDS));
+}
+
+/**
+ * every /proc/net/snmp6 counter in its order (snmp6_seq_show): Ip6, Icmp6, the named Icmp6 In/Out types,
+ * Icmp6In/OutType<N> (non-zero only), Udp6, UdpLite6. `name` and `nstat` are both the full /proc name.
+ */
+export function mib6_list(mib: NetMib): MibEntry[] {
+  const out: MibEntry[] = [];
+  const push = (group: string, name: string, value: number): void => {
+    out.push({ group, name: group + name, value, nstat: group + name });
+  };
+  for (const n of IP6_FIELDS) push('Ip6', n, mib.Ip6[n]);
+  for (const n of ICMP6_FIELDS) push('Icmp6', n, read(mib.Icmp6, n));
+  for (const [n, t] of ICMP6_MIB_MAP) push('Icmp6', `In${n}`, mib.Icmp6Msg.InType[t]);
+  for (const [n, t] of ICMP6_MIB_MAP) push('Icmp6', `Out${n}`, mib.Icmp6Msg.OutType[t]);
+  for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.InType[t] !== 0) push('Icmp6', `InType${t}`, mib.Icmp6Msg.InType[t]);
+  for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.OutType[t] !== 0) push('Icmp6', `OutType${t}`, mib.Icmp6Msg.OutType[t]);
+  for (const n of UDP_FIELDS) push('Udp6', n, mib.Udp6[n]);
+  for (const n of UDP_FIELDS) if (n !== 'IgnoredMulti') push('UdpLite6', n, mib.UdpLite6[n]);
+  return out;
+}
+
+/** the text of /proc/net/snmp6: one "%-32s\t%lu" line per counter */
+export function snmp6_seq_show(mib: NetMib): string {
+  return mib6_list(mib).map((e) => `${e.name.padEnd(32)}\t${e.value}\n`).join('');
 }

@@ -16,6 +16,7 @@ import {
   ICMP_ADDRESSREPLY,
   ICMP_DEST_UNREACH,
   ICMP_ECHO,
+  ICMP_FRAG_NEEDED,
   ICMP_ECHOREPLY,
   ICMP_HLEN,
   ICMP_PARAMETERPROB,
@@ -27,6 +28,7 @@ import {
   NR_ICMP_TYPES,
   icmpIsError,
 } from '../wire/icmp';
+import { ICMP_EXC_FRAGTIME, icmp_socket_deliver } from './icmp_err';
 import { IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPV4_HLEN, IP_OFFSET } from '../wire/ipv4';
 
 /** RFC 8335 extended echo (PROBE); disabled by default (icmp_echo_enable_probe = 0) */
@@ -89,12 +91,7 @@ export function icmp_rcv(skb: Skb, ind: InDevice, rt: number): number {
     case ICMP_PARAMETERPROB:
       return icmp_unreach(ind, skb);
     case ICMP_REDIRECT:
-      // the model keeps no routes to redirect; only the length check counts
-      if (len - ICMP_HLEN < IPV4_HLEN) {
-        mib.Icmp.InErrors++;
-        return NET_RX_DROP;
-      }
-      return NET_RX_SUCCESS;
+      return icmp_redirect(ind, skb);
     default:
       // echo replies (no ping sockets), timestamp/info/address replies: icmp_discard
       return NET_RX_SUCCESS;
@@ -143,22 +140,63 @@ function icmp_timestamp(ind: InDevice, skb: Skb, rt: number): number {
 }
 const tsBuf = new Uint8Array(12);
 
-/** icmp_unreach: the length checks that count InErrors; the model has no sockets to notify */
+/**
+ * icmp_unreach: ICMP_DEST_UNREACH, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED and ICMP_PARAMETERPROB.
+ * skb.data is at the ICMP header. Checks the quoted header, works out `info` (next-hop MTU per
+ * ip_no_pmtu_disc, parameter-problem pointer) and hands the error to the quoted protocol's err_handler
+ * (icmp_socket_deliver). Fragment-reassembly timeouts and unknown unreachable codes go no further.
+ */
 function icmp_unreach(ind: InDevice, skb: Skb): number {
-  const mib = ind.net.mib;
+  const net = ind.net;
+  const mib = net.mib;
   const b = skb.buf;
-  const inner = skb.data + ICMP_HLEN;
-  const innerLen = skb.len - ICMP_HLEN;
-  if (innerLen < IPV4_HLEN || (b[inner] & 15) < 5) {
+  const icmph = skb.data;
+  const inner = icmph + ICMP_HLEN;
+  if (skb.len - ICMP_HLEN < IPV4_HLEN || (b[inner] & 15) < 5) {
+    // pskb_may_pull(iphdr) failed, or a mangled quoted header
     mib.Icmp.InErrors++;
     return NET_RX_DROP;
   }
-  if (b[skb.data] === ICMP_DEST_UNREACH && b[skb.data + 1] > NR_ICMP_UNREACH) return NET_RX_SUCCESS;
-  // icmp_socket_deliver needs the inner header plus 8 bytes
-  if (innerLen < ((b[inner] & 15) << 2) + 8) {
-    mib.Icmp.InErrors++;
+  const type = b[icmph];
+  const code = b[icmph + 1];
+  let info = 0;
+  switch (type) {
+    case ICMP_DEST_UNREACH:
+      if ((code & 15) === ICMP_FRAG_NEEDED) {
+        // Documentation/networking/ip-sysctl.rst ip_no_pmtu_disc: 0 honours the MTU, 1 ignores it,
+        // 2 drops the error, 3 drops it unless the protocol validates tags (none of ours does)
+        const mode = net.sysctl.ip_no_pmtu_disc;
+        if (mode === 2 || mode === 3) return NET_RX_SUCCESS;
+        if (mode === 0) info = getU16(b, icmph + 6);
+      }
+      if (code > NR_ICMP_UNREACH) return NET_RX_SUCCESS;
+      break;
+    case ICMP_PARAMETERPROB:
+      info = b[icmph + 4];
+      break;
+    case ICMP_TIME_EXCEEDED:
+      // InTimeExcds is the IcmpMsg InType[11] slot icmp_rcv already counted
+      if (code === ICMP_EXC_FRAGTIME) return NET_RX_SUCCESS;
+      break;
+    default:
+      break;
+  }
+  // icmp_ignore_bogus_error_responses defaults to 1, which skips the broadcast-destination check
+  skb.pull(ICMP_HLEN);
+  icmp_socket_deliver(ind, skb, icmph, info);
+  return NET_RX_SUCCESS;
+}
+
+/** icmp_redirect: the model routes nothing, but the protocols hear of it (info = gateway) */
+function icmp_redirect(ind: InDevice, skb: Skb): number {
+  if (skb.len - ICMP_HLEN < IPV4_HLEN) {
+    ind.net.mib.Icmp.InErrors++;
     return NET_RX_DROP;
   }
+  const icmph = skb.data;
+  const gw = getU32(skb.buf, icmph + 4);
+  skb.pull(ICMP_HLEN);
+  icmp_socket_deliver(ind, skb, icmph, gw);
   return NET_RX_SUCCESS;
 }
 

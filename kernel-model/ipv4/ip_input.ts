@@ -1,17 +1,18 @@
 // IPv4 receive (net/ipv4/ip_input.c ip_rcv/ip_rcv_core/ip_rcv_finish/ip_local_deliver, with the input
 // route decision of net/ipv4/route.c ip_route_input_slow reduced to the model's one link).
 // The model is a host, not a router: datagrams for other addresses count InAddrErrors and are dropped.
-// Fragments are not reassembled yet: each counts ReasmReqds and ReasmFails and is dropped.
+// Fragments for us are reassembled (ip_fragment.ts) and the datagram continues in ip_local_deliver.
 import type { NetDevice } from '../core/netdevice';
 import { PACKET_OTHERHOST, type Skb } from '../core/skb';
 import { icmp_send } from '../icmp/icmp';
 import { getU16, getU32 } from '../wire/bytes';
 import { formatIpv4, ipv4IsLbcast, ipv4IsLoopback, ipv4IsMulticast, ipv4IsZeronet, type Ipv4Addr } from '../wire/address';
 import { csum_fold, csum_partial } from '../wire/checksum';
-import { ICMP_DEST_UNREACH, ICMP_PROT_UNREACH } from '../wire/icmp';
-import { IPV4_HLEN, IP_MF, IP_OFFSET, Ipv4OptionsScan } from '../wire/ipv4';
+import { ICMP_DEST_UNREACH, ICMP_PARAMETERPROB, ICMP_PROT_UNREACH } from '../wire/icmp';
+import { IPV4_HLEN, IP_MF, IP_OFFSET } from '../wire/ipv4';
 import type { InDevice } from './devinet';
-import { NET_RX_DROP, type NetnsIpv4 } from './netns';
+import { IpOptions } from './ip_options';
+import { NET_RX_DROP, NET_RX_SUCCESS, type NetnsIpv4 } from './netns';
 import {
   EHOSTUNREACH,
   EINVAL,
@@ -21,7 +22,7 @@ import {
   RTN_MULTICAST,
 } from './route';
 
-const optScan = new Ipv4OptionsScan();
+const ipOpts = new IpOptions();
 
 /** ip_rcv: the ETH_P_IP packet handler. skb.data is at the IPv4 header (after eth_type_trans). */
 export function ip_rcv(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
@@ -96,14 +97,15 @@ function ip_rcv_finish(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
   }
   const hlen = (b[o] & 15) << 2;
   if (hlen > IPV4_HLEN) {
-    // ip_rcv_options → ip_options_compile (lengths only) and the accept_source_route = 0 rule
-    const bad = optScan.scan(b, o, hlen);
-    if (bad >= 0) {
+    // ip_rcv_options → ip_options_compile (a parameter problem points at the bad byte) and the
+    // accept_source_route = 0 rule
+    if (!ipOpts.compile(b, o, hlen)) {
+      icmp_send(ind, skb, ICMP_PARAMETERPROB, 0, (ipOpts.pointer << 24) >>> 0, rt);
       mib.Ip.InHdrErrors++;
-      net.logBad(`ip_rcv: ${dev.name}: malformed IP option at byte ${bad} from ${formatIpv4(saddr)}; dropped`);
+      net.logBad(`ip_rcv: ${dev.name}: malformed IP option at byte ${ipOpts.pointer} from ${formatIpv4(saddr)}; dropped`);
       return NET_RX_DROP;
     }
-    if (optScan.sourceRoute) {
+    if (ipOpts.srr !== 0) {
       net.drops.sourceRoute++;
       net.logBad(`ip_rcv: ${dev.name}: source route option ${formatIpv4(saddr)} → ${formatIpv4(daddr)}; dropped`);
       return NET_RX_DROP;
@@ -163,19 +165,24 @@ function martian_source(ind: InDevice, daddr: Ipv4Addr, saddr: Ipv4Addr): number
   return -EINVAL;
 }
 
-/** ip_local_deliver + ip_local_deliver_finish + ip_protocol_deliver_rcu */
+/** ip_local_deliver: fragments go to ip_defrag; a whole datagram (received or reassembled) is delivered */
 function ip_local_deliver(net: NetnsIpv4, ind: InDevice, skb: Skb, rt: number): number {
+  if ((getU16(skb.buf, skb.network_header + 6) & (IP_MF | IP_OFFSET)) === 0) return ip_local_deliver_finish(net, ind, skb, rt);
+  const whole = net.frags.ip_defrag(ind, skb);
+  if (whole === null) return NET_RX_SUCCESS;
+  net.frags.deliverBegin(whole);
+  try {
+    return ip_local_deliver_finish(net, ind, whole, rt);
+  } finally {
+    net.frags.deliverEnd(whole);
+  }
+}
+
+/** ip_local_deliver_finish + ip_protocol_deliver_rcu */
+function ip_local_deliver_finish(net: NetnsIpv4, ind: InDevice, skb: Skb, rt: number): number {
   const b = skb.buf;
   const o = skb.network_header;
   const mib = net.mib;
-  const frag = getU16(b, o + 6);
-  if (frag & (IP_MF | IP_OFFSET)) {
-    // ip_defrag: not implemented yet (reassembly is a later step); count the attempt and its failure
-    mib.Ip.ReasmReqds++;
-    mib.Ip.ReasmFails++;
-    net.logBad(`ip_rcv: ${ind.dev.name}: fragment from ${formatIpv4(getU32(b, o + 12))} dropped (no reassembly yet)`);
-    return NET_RX_DROP;
-  }
   const hlen = (b[o] & 15) << 2;
   skb.pull(hlen);
   skb.transport_header = skb.data;

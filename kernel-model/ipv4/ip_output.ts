@@ -1,14 +1,18 @@
 // IPv4 output for what the model originates (net/ipv4/ip_output.c ip_build_and_send_pkt → ip_local_out
-// → ip_output → ip_finish_output2 → neigh_output → dev_queue_xmit). No fragmentation: a datagram larger
-// than the device MTU is dropped and counted in FragFails.
-import { kfree_skb, type Skb } from '../core/skb';
+// → ip_output → ip_finish_output → ip_fragment → ip_finish_output2 → neigh_output → dev_queue_xmit).
+// A datagram larger than the device MTU is fragmented (ip_do_fragment's slow path) unless it has DF:
+// then FragFails, the protocol's err_handler hears EMSGSIZE/frag-needed and the caller gets -EMSGSIZE.
+import { CHECKSUM_NONE, kfree_skb, type Skb } from '../core/skb';
+import { icmp_local_error } from '../icmp/icmp_err';
 import { ETH_HLEN, ETH_P_IP, eth_header } from '../wire/ethernet';
-import { IPV4_HLEN, IP_DF } from '../wire/ipv4';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED } from '../wire/icmp';
+import { IPV4_HLEN, IP_DF, IP_MF, IP_OFFSET } from '../wire/ipv4';
 import { MAC_BROADCAST, formatIpv4, ipv4MulticastMac, type Ipv4Addr, type MacAddr } from '../wire/address';
 import { csum_fold, csum_partial } from '../wire/checksum';
-import { setU16, setU32 } from '../wire/bytes';
+import { getU16, setU16, setU32 } from '../wire/bytes';
 import type { InDevice } from './devinet';
-import { RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNREACHABLE } from './route';
+import { ip_options_fragment } from './ip_options';
+import { EMSGSIZE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNREACHABLE } from './route';
 
 export const NET_XMIT_SUCCESS = 0;
 export const NET_XMIT_DROP = 1;
@@ -23,7 +27,8 @@ export const MAX_IPV4_HEADER = ETH_HLEN + IPV4_HLEN + 8;
  * payload. Prepends a 20-byte IPv4 header (TTL net.ipv4.ip_default_ttl; IP ID 0 with DF, else from
  * ip_idents), routes on the link, resolves the neighbour and transmits. `dstMac` ≥ 0 skips resolution
  * (a DHCP reply to a client that has no address yet). The skb is consumed in every case.
- * Returns NET_XMIT_SUCCESS (sent or queued for ARP) or NET_XMIT_DROP.
+ * Returns NET_XMIT_SUCCESS (sent or queued for ARP; fragmented if larger than the MTU), NET_XMIT_DROP,
+ * or -EMSGSIZE when `df` is set and the datagram exceeds the MTU (FragFails; err_handler told).
  */
 export function ip_build_and_send_pkt(
   ind: InDevice,
@@ -71,19 +76,104 @@ export function ip_build_and_send_pkt(
   return ip_output(ind, skb, rt, daddr, dstMac);
 }
 
-/** ip_output + ip_finish_output: counts OutRequests and enforces the MTU */
+/** ip_output + __ip_finish_output: counts OutRequests; larger than the MTU → ip_fragment */
 export function ip_output(ind: InDevice, skb: Skb, rt: number, nexthop: Ipv4Addr, dstMac: MacAddr | -1): number {
   const mib = ind.net.mib;
   mib.Ip.OutRequests++;
   mib.IpExt.OutOctets += skb.len;
-  if (skb.len > ind.dev.mtu) {
-    // ip_fragment is not modelled
-    mib.Ip.FragFails++;
-    ind.net.logBad(`ip_output: ${skb.len}-byte datagram exceeds ${ind.dev.name} mtu ${ind.dev.mtu}; dropped (no fragmentation)`);
+  const mtu = ind.dev.mtu;
+  if (skb.len > mtu) return ip_fragment(ind, skb, mtu, rt, nexthop, dstMac);
+  return ip_finish_output2(ind, skb, rt, nexthop, dstMac);
+}
+
+/**
+ * ip_fragment: DF forbids it. The model's skbs never carry ignore_df, so DF always fails here: Linux
+ * then sends ICMP frag-needed (next-hop MTU) to the source — ourselves — which reaches the protocol's
+ * err_handler; the model calls that hook directly.
+ */
+function ip_fragment(ind: InDevice, skb: Skb, mtu: number, rt: number, nexthop: Ipv4Addr, dstMac: MacAddr | -1): number {
+  const b = skb.buf;
+  const nh = skb.network_header;
+  if ((getU16(b, nh + 6) & IP_DF) === 0) return ip_do_fragment(ind, skb, mtu, rt, nexthop, dstMac);
+  ind.net.mib.Ip.FragFails++;
+  ind.net.logBad(`ip_output: ${skb.len}-byte datagram with DF exceeds ${ind.dev.name} mtu ${mtu}; dropped (EMSGSIZE)`);
+  icmp_local_error(ind, b, nh, skb.len, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
+  kfree_skb(skb);
+  return -EMSGSIZE;
+}
+
+/**
+ * ip_do_fragment, slow path (ip_frag_init/ip_frag_next): cut the payload into blocks of
+ * (mtu - hlen) & ~7 bytes, each behind a copy of the header with its offset, MF on all but the last
+ * (or on all if the original was itself a non-last fragment), tot_len and checksum; options without
+ * the copied flag only in the first (ip_options_fragment). FragCreates per fragment sent, FragOKs once;
+ * a failure (no memory, a refused send) frees the rest and counts FragFails. Consumes the skb.
+ */
+export function ip_do_fragment(ind: InDevice, skb: Skb, mtu: number, rt: number, nexthop: Ipv4Addr, dstMac: MacAddr | -1): number {
+  const net = ind.net;
+  const mib = net.mib.Ip;
+  const b = skb.buf;
+  const nh = skb.network_header;
+  const hlen = (b[nh] & 15) << 2;
+  const room = mtu - hlen;
+  const fo = getU16(b, nh + 6);
+  let offset = (fo & IP_OFFSET) << 3;
+  const notLast = (fo & IP_MF) !== 0;
+  let left = skb.len - hlen;
+  let ptr = nh + hlen;
+  if (room < 8) {
+    // not even one 8-byte block fits: Linux would loop on empty fragments; refuse instead
+    mib.FragFails++;
     kfree_skb(skb);
     return NET_XMIT_DROP;
   }
-  return ip_finish_output2(ind, skb, rt, nexthop, dstMac);
+  let first = true;
+  while (left > 0) {
+    let len = left > room ? room : left;
+    if (len < left) len &= ~7;
+    const skb2 = net.stack.alloc_skb(len + hlen + LL_RESERVED_SPACE);
+    if (skb2 === null) {
+      mib.FragFails++;
+      net.logBad(`ip_output: no buffer for a fragment of a ${skb.len}-byte datagram; dropped`);
+      kfree_skb(skb);
+      return NET_XMIT_DROP;
+    }
+    if (skb2.headroom < LL_RESERVED_SPACE) skb2.reserve(LL_RESERVED_SPACE - skb2.headroom);
+    const o = skb2.put(hlen + len);
+    const d = skb2.buf;
+    d.set(b.subarray(nh, nh + hlen), o);
+    d.set(b.subarray(ptr, ptr + len), o + hlen);
+    left -= len;
+    setU16(d, o + 6, (offset >>> 3) | (left > 0 || notLast ? IP_MF : 0));
+    setU16(d, o + 2, len + hlen);
+    d[o + 10] = 0;
+    d[o + 11] = 0;
+    setU16(d, o + 10, csum_fold(csum_partial(d, o, hlen)));
+    ptr += len;
+    offset += len;
+    // ip_copy_metadata
+    skb2.network_header = o;
+    skb2.transport_header = o + hlen;
+    skb2.protocol = ETH_P_IP;
+    skb2.dev = skb.dev;
+    skb2.priority = skb.priority;
+    skb2.mark = skb.mark;
+    skb2.hash = skb.hash;
+    skb2.l4_hash = skb.l4_hash;
+    skb2.sw_hash = skb.sw_hash;
+    skb2.ip_summed = CHECKSUM_NONE;
+    if (first && hlen > IPV4_HLEN) ip_options_fragment(b, nh, hlen);
+    first = false;
+    if (ip_finish_output2(ind, skb2, rt, nexthop, dstMac) !== NET_XMIT_SUCCESS) {
+      mib.FragFails++;
+      kfree_skb(skb);
+      return NET_XMIT_DROP;
+    }
+    mib.FragCreates++;
+  }
+  kfree_skb(skb);
+  mib.FragOKs++;
+  return NET_XMIT_SUCCESS;
 }
 
 /** ip_finish_output2: broadcast/multicast map straight to a link address; unicast goes through ARP */

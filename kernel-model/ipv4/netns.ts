@@ -8,8 +8,10 @@ import type { NetDevice } from '../core/netdevice';
 import type { Skb } from '../core/skb';
 import type { NetStack } from '../core/stack';
 import { ICMP_SYSCTL_DEFAULTS, IcmpRateLimiter, type IcmpSysctl } from '../icmp/ratelimit';
+import type { IcmpErr } from '../icmp/icmp_err';
 import { UdpTable } from '../udp/udp';
 import type { InDevice } from './devinet';
+import { Ipv4Frags } from './ip_fragment';
 
 /**
  * An upper protocol's receive function (net_protocol.handler): skb.data is at the transport header,
@@ -18,13 +20,39 @@ import type { InDevice } from './devinet';
  */
 export type NetProtocolHandler = (skb: Skb, ind: InDevice, rt: number) => number;
 
+/**
+ * net_protocol.err_handler: an ICMP error (or a local one, e.g. EMSGSIZE from ip_fragment) about a
+ * datagram of this protocol. `err` is reused for every error: valid only during the call.
+ */
+export type NetProtocolErrHandler = (err: IcmpErr) => void;
+
 export const NET_RX_SUCCESS = 0;
 export const NET_RX_DROP = 1;
 
 /** net.ipv4 sysctls the model obeys */
 export interface Ipv4Sysctl extends IcmpSysctl {
   ip_default_ttl: number;
+  /** net.ipv4.ip_no_pmtu_disc: 0 = honour the next-hop MTU of frag-needed errors (icmp_unreach) */
+  ip_no_pmtu_disc: number;
+  /** net.ipv4.ipfrag_high_thresh: bytes of reassembly memory above which fragments are refused (4 MB) */
+  ipfrag_high_thresh: number;
+  /** net.ipv4.ipfrag_low_thresh: obsolete since 4.17 (no evictor); kept as a sysctl, unused (3 MB) */
+  ipfrag_low_thresh: number;
+  /** net.ipv4.ipfrag_time: reassembly timeout in ms (IP_FRAG_TIME, 30 s) */
+  ipfrag_time: number;
+  /** net.ipv4.ipfrag_max_dist: fragments from a peer between two of one queue before it restarts (64) */
+  ipfrag_max_dist: number;
 }
+
+/** Linux defaults of the IPv4 sysctls above (net/ipv4/ip_fragment.c ipv4_frags_init_net, af_inet.c) */
+export const IPV4_SYSCTL_DEFAULTS = Object.freeze({
+  ip_default_ttl: 64,
+  ip_no_pmtu_disc: 0,
+  ipfrag_high_thresh: 4 * 1024 * 1024,
+  ipfrag_low_thresh: 3 * 1024 * 1024,
+  ipfrag_time: 30_000,
+  ipfrag_max_dist: 64,
+});
 
 /** drops Linux counts in no MIB (route cache stats, drop reasons); the model keeps them for tests and logs */
 export interface Ipv4DropStats {
@@ -52,6 +80,10 @@ export class NetnsIpv4 {
   readonly sysctl: Ipv4Sysctl;
   /** inet_protos[protocol] */
   readonly inet_protos: (NetProtocolHandler | null)[] = new Array<NetProtocolHandler | null>(256).fill(null);
+  /** inet_protos[protocol]->err_handler, registered separately so a protocol can add it later */
+  readonly inet_err_handlers: (NetProtocolErrHandler | null)[] = new Array<NetProtocolErrHandler | null>(256).fill(null);
+  /** net->ipv4.fqdir: fragment reassembly queues (ip_fragment.ts) */
+  readonly frags: Ipv4Frags;
   readonly udp = new UdpTable();
   readonly icmp: IcmpRateLimiter;
   readonly drops: Ipv4DropStats = {
@@ -77,9 +109,10 @@ export class NetnsIpv4 {
     this.mib = stack.mib;
     this.log = stack.log;
     this.scheduler = stack.scheduler;
-    this.sysctl = { ...ICMP_SYSCTL_DEFAULTS, ip_default_ttl: 64, ...sysctl };
+    this.sysctl = { ...ICMP_SYSCTL_DEFAULTS, ...IPV4_SYSCTL_DEFAULTS, ...sysctl };
     this.icmp = new IcmpRateLimiter(this.sysctl, () => this.now(), random);
     for (let i = 0; i < IP_IDENTS_SZ; i++) this.idents[i] = Math.floor(random() * 65536);
+    this.frags = new Ipv4Frags(this);
   }
 
   now(): number {
@@ -101,6 +134,8 @@ export class NetnsIpv4 {
 
   removeDevice(ind: InDevice): void {
     if (this.byIndex[ind.dev.ifindex] === ind) this.byIndex[ind.dev.ifindex] = undefined;
+    // the last IPv4 device gone: drop the reassembly queues and their timer (fqdir_exit)
+    if (this.devices().length === 0) this.frags.close();
   }
 
   /** inet_add_protocol; false when the slot is taken */
@@ -112,6 +147,25 @@ export class NetnsIpv4 {
 
   inet_del_protocol(protocol: number, handler: NetProtocolHandler): void {
     if (this.inet_protos[protocol & 255] === handler) this.inet_protos[protocol & 255] = null;
+  }
+
+  /**
+   * Set net_protocol.err_handler for `protocol`: icmp_unreach/icmp_redirect (icmp_socket_deliver) and
+   * ip_fragment's local EMSGSIZE call it with the parsed error. False when one is already set.
+   */
+  inet_add_err_handler(protocol: number, handler: NetProtocolErrHandler): boolean {
+    if (this.inet_err_handlers[protocol & 255] !== null) return false;
+    this.inet_err_handlers[protocol & 255] = handler;
+    return true;
+  }
+
+  inet_del_err_handler(protocol: number, handler: NetProtocolErrHandler): void {
+    if (this.inet_err_handlers[protocol & 255] === handler) this.inet_err_handlers[protocol & 255] = null;
+  }
+
+  /** the error hook of `protocol`, or null */
+  err_handler(protocol: number): NetProtocolErrHandler | null {
+    return this.inet_err_handlers[protocol & 255];
   }
 
   /**

@@ -29,6 +29,10 @@ export class BackendProcess {
   readonly proc: ChildProcess;
   /** last bytes of its stdout+stderr, for error reports */
   output = '';
+  /** the last lines of output, for an error message */
+  get outputTail(): string {
+    return this.output.trimEnd().split('\n').slice(-12).map((l) => `  | ${l}`).join('\n');
+  }
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
   private readonly exited: Promise<void>;
@@ -38,8 +42,9 @@ export class BackendProcess {
     this.command = template.split('{sock}').join(shellQuote(this.socket));
     hookExit();
     // exec: the shell becomes the back-end, so the PID we read /proc for is the back-end's own;
-    // detached: its own process group, so whatever it starts is killed with it
-    this.proc = spawn('/bin/sh', ['-c', `exec ${this.command}`], { cwd: this.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: its own process group, so whatever it starts is killed with it. Our cwd, so relative
+    // paths in the command mean what the user meant.
+    this.proc = spawn('/bin/sh', ['-c', `exec ${this.command}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this);
     const keep = (d: Buffer): void => {
       this.output = (this.output + d.toString()).slice(-4000);
@@ -68,8 +73,8 @@ export class BackendProcess {
   async waitForSocket(timeoutMs = 10000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!fs.existsSync(this.socket)) {
-      if (!this.running) throw new Error(`back-end exited (${this.exitCode ?? this.exitSignal}) before creating its socket:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`back-end created no socket within ${timeoutMs} ms:\n${this.output}`);
+      if (!this.running) throw new Error(`back-end exited (${this.exitCode ?? this.exitSignal}) before creating its socket`);
+      if (Date.now() > deadline) throw new Error(`back-end created no socket within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

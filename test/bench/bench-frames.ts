@@ -1,6 +1,6 @@
 // The frames the bench guest sends, built once per run with complete checksums (test/support/frames.ts
 // helpers), and the few byte reads it needs to recognise what comes back.
-import { GUEST_MAC, icmpEcho, inetChecksum, ip } from '../support/frames';
+import { GUEST_MAC, arpRequest, icmpEcho, inetChecksum, ip } from '../support/frames';
 
 export const GUEST_IP = '10.0.2.15';
 export const GATEWAY_IP = '10.0.2.2';
@@ -72,13 +72,16 @@ export function withVirtioHeader(frame: Uint8Array, csum: CsumMode): Uint8Array 
 
 // ---- reading what the device wrote: [virtio_net_hdr (12)][Ethernet frame] at `o` in guest RAM ----
 
-export const enum RxKind { EchoReply, PortUnreach, ArpReply, Other }
+export const enum RxKind { EchoReply, PortUnreach, ArpReply, ArpRequest, Other }
 
 export function classify(b: Uint8Array, o: number, len: number): RxKind {
   const e = o + 12;
   if (len < 12 + ETH_HLEN + 28) return RxKind.Other; // shorter than any ARP or ICMP frame
   const type = (b[e + 12] << 8) | b[e + 13];
-  if (type === 0x0806) return isArpReply(b, e) ? RxKind.ArpReply : RxKind.Other;
+  if (type === 0x0806) {
+    if (isArpReply(b, e)) return RxKind.ArpReply;
+    return b[e + ETH_HLEN + 7] === 1 ? RxKind.ArpRequest : RxKind.Other;
+  }
   if (type !== 0x0800 || b[e + ETH_HLEN + 9] !== 1) return RxKind.Other;
   const icmp = e + ETH_HLEN + (b[e + ETH_HLEN] & 0x0f) * 4;
   if (icmp >= o + len) return RxKind.Other;
@@ -99,6 +102,20 @@ function isArpReply(b: Uint8Array, e: number): boolean {
 /** sender hardware address of an ARP reply (Ethernet frame at e) */
 export function arpSenderMac(b: Uint8Array, e: number): Uint8Array {
   return b.slice(e + ETH_HLEN + 8, e + ETH_HLEN + 14);
+}
+
+/** target protocol address of an ARP packet, dotted */
+export function arpTargetIp(b: Uint8Array, e: number): string {
+  return Array.from(b.subarray(e + ETH_HLEN + 24, e + ETH_HLEN + 28)).join('.');
+}
+
+/** the guest's answer to an ARP request for its address (RFC 826), unicast to the asker */
+export function arpReplyFromGuest(askerMac: Uint8Array, askerIp: string): Uint8Array {
+  const f = arpRequest(GUEST_MAC, GUEST_IP, askerIp);
+  f.set(askerMac, 0);
+  f[ETH_HLEN + 7] = 2; // ARPOP_REPLY
+  f.set(askerMac, ETH_HLEN + 18);
+  return f;
 }
 
 /** sender protocol address of an ARP reply, dotted */

@@ -1,0 +1,91 @@
+// UDP over IPv6 on receive (net/ipv6/udp.c __udp6_lib_rcv, udp6_csum_init): length checks, the
+// mandatory checksum (RFC 8200 §8.1: a zero checksum is an error), demultiplexing to the few ports the
+// model binds, and ICMPv6 port unreachable for the rest (Udp6NoPorts).
+import { PACKET_HOST, type Skb } from '../core/skb';
+import { skb_csum_unnecessary } from '../ipv4/csum';
+import { getU16 } from '../wire/bytes';
+import { csum_fold, csum_partial } from '../wire/checksum';
+import { ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH } from '../wire/icmpv6';
+import { csum_ipv6_magic, formatIpv6, ipv6IsMulticast, NEXTHDR_UDP } from '../wire/ipv6';
+import { icmp6_send } from './icmp';
+import type { Inet6Dev } from './inet6_dev';
+import { NET_RX_DROP, NET_RX_SUCCESS } from './netns';
+
+export const UDP_HLEN = 8;
+
+/**
+ * A bound port's receive function: skb.data at the UDP payload (skb.len bytes), skb.transport_header at
+ * the UDP header, skb.network_header at the IPv6 header. Valid only during the call.
+ */
+export type Udp6Handler = (skb: Skb, idev: Inet6Dev) => void;
+
+/** the model's UDPv6 ports (one handler per port, any of our addresses) */
+export class Udp6Table {
+  private readonly ports = new Map<number, Udp6Handler>();
+  bind(port: number, handler: Udp6Handler): boolean {
+    if (!(port > 0 && port < 65536) || this.ports.has(port)) return false;
+    this.ports.set(port, handler);
+    return true;
+  }
+  unbind(port: number, handler: Udp6Handler): void {
+    if (this.ports.get(port) === handler) this.ports.delete(port);
+  }
+  lookup(port: number): Udp6Handler | undefined {
+    return this.ports.get(port);
+  }
+}
+
+/** udpv6_rcv: skb.data at the UDP header, skb.len = the rest of the packet */
+export function udpv6_rcv(skb: Skb, idev: Inet6Dev): number {
+  const net = idev.net;
+  const mib = net.mib;
+  const b = skb.buf;
+  const nh = skb.network_header;
+  const o = skb.data;
+  if (skb.len < UDP_HLEN) return udp6_short(idev, skb);
+  const ulen = getU16(b, o + 4);
+  // ulen 0 would mean a jumbogram; over the model's links it is just short
+  if (ulen > skb.len || ulen < UDP_HLEN) return udp6_short(idev, skb);
+  skb.len = ulen; // pskb_trim_rcsum
+  // udp6_csum_init: zero checksum is illegal over IPv6
+  if (getU16(b, o + 6) === 0) {
+    net.logBad(`IPv6: udp checksum is 0 for [${formatIpv6(b, nh + 8)}]:${getU16(b, o)}->[${formatIpv6(b, nh + 24)}]:${getU16(b, o + 2)}`);
+    return udp6_csum_error(idev);
+  }
+  const csumOk = skb_csum_unnecessary(skb) || csum_fold(csum_partial(b, o, ulen, csum_ipv6_magic(b, nh + 8, b, nh + 24, ulen, NEXTHDR_UDP))) === 0;
+  if (ipv6IsMulticast(b, nh + 24)) {
+    // __udp6_lib_mcast_deliver: no multicast sockets in the model
+    mib.Udp6.IgnoredMulti++;
+    return NET_RX_SUCCESS;
+  }
+  const handler = net.udp.lookup(getU16(b, o + 2));
+  if (handler === undefined) {
+    if (!csumOk) return udp6_csum_error(idev);
+    mib.Udp6.NoPorts++;
+    if (skb.pkt_type === PACKET_HOST) icmp6_send(idev, skb, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
+    return NET_RX_DROP;
+  }
+  if (!csumOk) return udp6_csum_error(idev);
+  mib.Udp6.InDatagrams++;
+  skb.transport_header = o;
+  skb.pull(UDP_HLEN);
+  try {
+    handler(skb, idev);
+  } catch (e) {
+    net.drops.handlerErrors++;
+    net.log.error(`udpv6: handler threw: ${(e as Error)?.stack ?? String(e)}`);
+  }
+  return NET_RX_SUCCESS;
+}
+
+function udp6_short(idev: Inet6Dev, skb: Skb): number {
+  idev.net.mib.Udp6.InErrors++;
+  idev.net.logBad(`UDPv6: short packet from ${formatIpv6(skb.buf, skb.network_header + 8)} (${skb.len} bytes); dropped`);
+  return NET_RX_DROP;
+}
+
+function udp6_csum_error(idev: Inet6Dev): number {
+  idev.net.mib.Udp6.InCsumErrors++;
+  idev.net.mib.Udp6.InErrors++;
+  return NET_RX_DROP;
+}
