@@ -5,6 +5,7 @@ import { VhostUserDevice } from '../vhost-user/device-model';
 import { SplitVirtqueue, DescChain } from '../virtio/virtqueue';
 import * as F from '../virtio/features';
 import * as H from '../virtio/virtio-net-hdr';
+import { copyBytes } from '../../kernel-model/wire/bytes';
 import { OFFERED_FEATURES, OFFERED_PROTOCOL_FEATURES } from './features';
 import { MAX_FRAME, QueuePair } from './queue-pair';
 import type { NetStack } from '../../kernel-model/core/stack';
@@ -435,14 +436,5 @@ function gather(chain: DescChain, dst: Uint8Array, at: number): void {
   for (let i = 0; i < chain.count; i++) {
     copyBytes(dst, at, chain.buf[i], chain.off[i], chain.len[i]);
     at += chain.len[i];
-  }
-}
-
-/** memcpy; short copies in a loop avoid the cost of a subarray view */
-export function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, n: number): void {
-  if (n < 64) {
-    for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i];
-  } else {
-    dst.set(src.subarray(sOff, sOff + n), dOff);
   }
 }

@@ -22,13 +22,18 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
 }
 
 /**
- * memcpy between two byte arrays without creating a subarray view (which would allocate per packet);
- * within one buffer it uses copyWithin. The caller has checked both ranges.
+ * memcpy between two byte arrays; within one buffer it uses copyWithin. Short copies run as a loop
+ * (no view object); from 64 bytes on, one short-lived subarray view buys a native memcpy, which is
+ * several times faster than the loop for full-size frames. The caller has checked both ranges.
  */
 export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
   if (dst === src) {
     dst.copyWithin(dstOff, srcOff, srcOff + len);
     return;
   }
-  for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+  if (len < 64) {
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+  } else {
+    dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+  }
 }
