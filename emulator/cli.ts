@@ -7,18 +7,25 @@ import * as path from 'path';
 import { Emulator } from './emulator';
 import { parseServeOptions, UsageError, formatMac, nthMac } from './options';
 import { findMemory, sharedMemoryArgs, usesKvm, vhostUserNicArgs } from './qemu-args';
+import { controlRequest } from './control/client';
+import { formatNstat, historyPath, parseNstatArgs, readHistory, writeHistory } from './views/nstat';
 
 const USAGE = `usage:
   skbnet serve --vhost-user PATH [--vhost-user PATH…] [options]
       serve guests on vhost-user sockets until SIGINT/SIGTERM
   skbnet qemu [options] -- [qemu-system-x86_64] QEMU-ARGS…
       start skbnet and QEMU wired together; exits with QEMU's status
+  skbnet nstat [-a] [-z] [-r] [-n] [PATTERN…]    the model's MIB counters, as iproute2's nstat
+  skbnet ip [-s] link [show [dev DEV]]          the model's devices, as \`ip -s link\`
+  skbnet softnet                                 per-CPU softnet counters, as /proc/net/softnet_stat
+      views take --control PATH (or $SKBNET_CONTROL) and --guest N (default 0)
 options:
   --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
   --queues N          virtio-net queue pairs per guest (default 1)
   --mac MAC           MAC of the (first) guest NIC, for the QEMU line (default 52:54:00:12:34:56)
   --net CIDR          the guest network (default 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15)
   --pcap FILE         write every frame in and out of each device to FILE (pcap)
+  --control PATH      open a control socket (0600) for the views below
   --quiet             log warnings and errors only
 `;
 
@@ -75,6 +82,38 @@ function qemu(args: string[]): void {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
 }
 
+/** split --control PATH / --guest N off a view's arguments */
+function viewOptions(args: string[]): { control: string; guest: number; rest: string[] } {
+  let control = process.env.SKBNET_CONTROL ?? '';
+  let guest = 0;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--control') control = args[++i] ?? '';
+    else if (args[i] === '--guest') guest = Number(args[++i]);
+    else rest.push(args[i]);
+  }
+  if (!control) throw new UsageError('views need --control PATH (the path given to `skbnet serve --control`) or $SKBNET_CONTROL');
+  if (!Number.isInteger(guest) || guest < 0) throw new UsageError('--guest takes a guest number (0, 1, …)');
+  return { control, guest, rest };
+}
+
+async function view(cmd: string, args: string[]): Promise<void> {
+  const { control, guest, rest } = viewOptions(args);
+  if (cmd === 'nstat') {
+    const o = parseNstatArgs(rest);
+    const r = await controlRequest(control, { cmd, args: [], guest });
+    if (!r.ok || !r.data) throw new Error(r.text);
+    const file = historyPath(control, guest);
+    const history = o.reset ? null : readHistory(file);
+    process.stdout.write(formatNstat(r.data, history, o));
+    if (!o.noUpdate) writeHistory(file, r.data);
+    return;
+  }
+  const r = await controlRequest(control, { cmd, args: rest, guest });
+  if (!r.ok) throw new Error(r.text);
+  process.stdout.write(r.text);
+}
+
 export function main(argv: string[]): void {
   const [cmd, ...args] = argv;
   try {
@@ -83,6 +122,14 @@ export function main(argv: string[]): void {
         return serve(args);
       case 'qemu':
         return qemu(args);
+      case 'nstat':
+      case 'ip':
+      case 'softnet':
+        view(cmd, args).catch((e: Error) => {
+          process.stderr.write(`skbnet ${cmd}: ${e.message}\n`);
+          process.exit(1);
+        });
+        return;
       case undefined:
       case 'help':
       case '--help':

@@ -5,16 +5,23 @@ import { consoleLogger, Logger } from './log';
 import { PcapWriter } from './pcap-writer';
 import { ServeOptions, nthMac, formatMac } from './options';
 import { sharedMemoryArgs, shellQuote, vhostUserNicArgs } from './qemu-args';
+import { ControlServer } from './control/server';
+import { ControlRequest } from './control/framing';
+import { nstatCounters } from './views/nstat';
+import { formatIpLink } from './views/ip-link';
+import { softnet_seq_show } from '../kernel-model/core/softnet';
 
 export class Emulator {
   readonly attachments: VhostUserAttachment[] = [];
   readonly pcap: PcapWriter | null;
   readonly log: Logger;
+  readonly control: ControlServer | null;
   private stopped = false;
 
   constructor(readonly options: ServeOptions, log?: Logger) {
     this.log = log ?? consoleLogger('skbnet', options.logLevel);
     this.pcap = options.pcap ? new PcapWriter(options.pcap) : null;
+    this.control = options.control ? this.controlServer(path.resolve(options.control)) : null;
     options.vhostUser.forEach((socket, i) => {
       this.attachments.push(
         new VhostUserAttachment({
@@ -31,6 +38,29 @@ export class Emulator {
 
   start(): void {
     for (const a of this.attachments) a.listen();
+    this.control?.listen();
+  }
+
+  private attachment(req: ControlRequest): VhostUserAttachment {
+    const a = this.attachments[req.guest];
+    if (!a) throw new Error(`no guest ${req.guest} (guests 0..${this.attachments.length - 1})`);
+    return a;
+  }
+
+  private controlServer(path: string): ControlServer {
+    return new ControlServer(path, this.log)
+      .on('nstat', (req) => ({ ok: true, text: '', data: nstatCounters(this.attachment(req).stack.mib) }))
+      .on('ip', (req) => {
+        const args = req.args.filter((x) => x !== '-s' && x !== '-stats');
+        if (args[0] !== 'link' && args[0] !== 'l') throw new Error('ip: only `ip [-s] link [show [dev DEV]]` is modelled');
+        const devs = this.attachment(req).stack.devices;
+        const i = args.indexOf('dev');
+        const name = i >= 0 ? args[i + 1] : args[1] === 'show' ? args[2] : undefined;
+        const chosen = name ? devs.filter((d) => d.name === name) : devs;
+        if (name && chosen.length === 0) throw new Error(`Device "${name}" does not exist.`);
+        return { ok: true, text: formatIpLink(chosen, req.args.includes('-s') || req.args.includes('-stats')) };
+      })
+      .on('softnet', (req) => ({ ok: true, text: softnet_seq_show(this.attachment(req).stack) }));
   }
 
   /** the QEMU options to paste for guest i */
@@ -51,6 +81,7 @@ export class Emulator {
     if (this.stopped) return;
     this.stopped = true;
     for (const a of this.attachments) a.close();
+    this.control?.close();
     this.pcap?.close();
   }
 }

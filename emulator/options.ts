@@ -7,6 +7,8 @@ export interface ServeOptions {
   mac: Uint8Array;
   net: string;
   pcap: string | null;
+  /** control socket for the views (`skbnet nstat`, `ip`, `softnet`, …) */
+  control: string | null;
   logLevel: 'error' | 'warn' | 'info';
 }
 
@@ -49,6 +51,7 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     mac: parseMac(DEFAULT_GUEST_MAC),
     net: '10.0.2.0/24',
     pcap: null,
+    control: null,
     logLevel: 'info',
   };
   let i = 0;
@@ -84,6 +87,9 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
         break;
       case '--pcap':
         o.pcap = value(a);
+        break;
+      case '--control':
+        o.control = value(a);
         break;
       case '--quiet':
         o.logLevel = 'warn';

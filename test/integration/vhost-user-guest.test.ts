@@ -8,6 +8,14 @@ import * as path from 'path';
 import { Guest } from '../support/guest';
 import { SkbnetProcess } from '../support/skbnet-process';
 import { vhostUserNicArgs } from '../../emulator/qemu-args';
+import { execFile } from 'child_process';
+import { CLI } from '../support/skbnet-process';
+
+function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [CLI, ...args], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
+}
 
 const LEASE = /SKBNET-LEASE iface=eth0 ip=(\S+) mask=(\S+) router=(\S+) dns=(\S+) lease=(\S+)/;
 
@@ -31,11 +39,12 @@ describe('a real guest online through skbnet over vhost-user', function () {
   const sock = path.join(dir, 'vu.sock');
   const pcap = path.join(dir, 'cap.pcap');
   const pcap2 = path.join(dir, 'cap2.pcap');
+  const ctl = path.join(dir, 'ctl.sock');
   let skbnet: SkbnetProcess;
   let guest: Guest;
 
   before(async () => {
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock, '--pcap', pcap]);
+    skbnet = await SkbnetProcess.serve(['--vhost-user', sock, '--pcap', pcap, '--control', ctl]);
     guest = await Guest.boot({
       name: 'vhost-user',
       reboot: true,
@@ -68,6 +77,29 @@ describe('a real guest online through skbnet over vhost-user', function () {
 
   it('answers 20 pings to the gateway with 0% loss', async () => {
     await ping(guest, 20);
+  });
+
+  it('shows the model\'s counters through the control socket (nstat, ip -s link, softnet)', async () => {
+    expect(fs.statSync(ctl).mode & 0o777).to.equal(0o600);
+    const nstat = await cli(['nstat', '-az', '--control', ctl]);
+    const counter = (name: string): number => Number(new RegExp(`^${name}\\s+(\\d+)\\s+0\\.0$`, 'm').exec(nstat)?.[1]);
+    expect(nstat.split('\n')[0]).to.equal('#kernel');
+    expect(counter('IcmpInEchos'), nstat).to.equal(20);
+    expect(counter('IcmpOutEchoReps')).to.equal(20);
+    expect(counter('UdpInDatagrams'), 'DHCP discover + request').to.equal(2);
+    expect(counter('IpInHdrErrors')).to.equal(0);
+    // increments since the previous run: a second ping round shows only its own 3 echoes
+    await cli(['nstat', '--control', ctl]);
+    await ping(guest, 3);
+    const delta = await cli(['nstat', '--control', ctl, 'Icmp*']);
+    expect(delta).to.match(/^IcmpInEchos\s+3\s+0\.0$/m);
+    const link = await cli(['ip', '-s', 'link', '--control', ctl]);
+    expect(link).to.match(/^2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc \S+ state UP/m);
+    const rx = /RX: .*\n\s+(\d+)\s+(\d+)/.exec(link);
+    expect(Number(rx?.[2]), link).to.be.at.least(27);
+    const softnet = await cli(['softnet', '--control', ctl]);
+    expect(softnet).to.match(/^[0-9a-f]{8}( [0-9a-f]{8}){14}\n$/);
+    expect(parseInt(softnet.slice(0, 8), 16), 'processed').to.be.at.least(27);
   });
 
   it('comes online again after the guest reboots', async () => {
