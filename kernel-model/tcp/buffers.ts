@@ -1,0 +1,184 @@
+// Bounded byte rings behind a socket: the send buffer (sk_write_queue's bytes, kept until acknowledged)
+// and the receive buffer (in-order unread bytes plus out-of-order bytes at their place). Segments are
+// cut from and copied into these at transmit/receive time, so no per-segment buffers are kept.
+// Both allocate their ring on first use (an idle connection costs no buffer memory).
+import { after, before, seqSub } from './tcp_states';
+
+export class SendBuffer {
+  private ring: Uint8Array | null = null;
+  private head = 0;
+  /** bytes held (written, not yet acknowledged) */
+  len = 0;
+  /** sequence number of the byte at the head */
+  headSeq = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get free(): number {
+    return this.capacity - this.len;
+  }
+
+  /** copy up to `free` bytes from src; returns how many were taken */
+  write(src: Uint8Array, off: number, n: number): number {
+    if (n > this.free) n = this.free;
+    if (n <= 0) return 0;
+    if (this.ring === null) this.ring = new Uint8Array(this.capacity);
+    const r = this.ring;
+    let pos = (this.head + this.len) % this.capacity;
+    let left = n;
+    let s = off;
+    while (left > 0) {
+      const chunk = Math.min(left, this.capacity - pos);
+      r.set(src.subarray(s, s + chunk), pos);
+      s += chunk;
+      left -= chunk;
+      pos = 0;
+    }
+    this.len += n;
+    return n;
+  }
+
+  /** copy `n` bytes starting at sequence `seq` (inside the buffer) to dst[dstOff…] */
+  copyOut(seq: number, n: number, dst: Uint8Array, dstOff: number): void {
+    const r = this.ring;
+    if (r === null || n <= 0) return;
+    let pos = (this.head + seqSub(seq, this.headSeq)) % this.capacity;
+    let left = n;
+    let d = dstOff;
+    while (left > 0) {
+      const chunk = Math.min(left, this.capacity - pos);
+      dst.set(r.subarray(pos, pos + chunk), d);
+      d += chunk;
+      left -= chunk;
+      pos = 0;
+    }
+  }
+
+  /** drop acknowledged bytes up to (not including) `seq`; returns bytes freed */
+  ack(seq: number): number {
+    let n = seqSub(seq, this.headSeq);
+    if (n <= 0) return 0;
+    if (n > this.len) n = this.len;
+    this.head = (this.head + n) % this.capacity;
+    this.len -= n;
+    this.headSeq = (this.headSeq + n) >>> 0;
+    if (this.len === 0) this.head = 0;
+    return n;
+  }
+
+  /** free the ring (the socket is done with it) */
+  release(): void {
+    this.ring = null;
+    this.len = 0;
+    this.head = 0;
+  }
+}
+
+/** at most this many out-of-order islands are kept; a segment that would add more is dropped */
+export const MAX_OFO_RANGES = 64;
+export const OFO_FULL = -1;
+export const OFO_NEW = 0;
+export const OFO_DUP = 1;
+
+export class RecvBuffer {
+  private ring: Uint8Array | null = null;
+  private head = 0;
+  /** sequence number of the byte at the head (copied_seq) */
+  headSeq = 0;
+  /** out-of-order islands as [start, end) sequence pairs, sorted, disjoint, not adjacent */
+  readonly ofo: number[] = [];
+
+  /** `size` bytes of ring; `capacity` is what the window may cover (size − capacity is rounding slack) */
+  constructor(readonly capacity: number, readonly size: number) {}
+
+  /** bytes between the head and `seq` */
+  offsetOf(seq: number): number {
+    return seqSub(seq, this.headSeq);
+  }
+
+  /**
+   * copy buf[off, off+len) to its place for sequence `seq`; the caller has checked that
+   * seq − headSeq + len ≤ size
+   */
+  store(seq: number, src: Uint8Array, off: number, len: number): void {
+    if (len <= 0) return;
+    if (this.ring === null) this.ring = new Uint8Array(this.size);
+    const r = this.ring;
+    let pos = (this.head + this.offsetOf(seq)) % this.size;
+    let left = len;
+    let s = off;
+    while (left > 0) {
+      const chunk = Math.min(left, this.size - pos);
+      r.set(src.subarray(s, s + chunk), pos);
+      s += chunk;
+      left -= chunk;
+      pos = 0;
+    }
+  }
+
+  /** the in-order readable bytes up to rcv_nxt, as at most two (buf, off, len) chunks handed to `fn` */
+  peek(rcv_nxt: number, fn: (buf: Uint8Array, off: number, len: number) => void): number {
+    const n = seqSub(rcv_nxt, this.headSeq);
+    const r = this.ring;
+    if (n <= 0 || r === null) return 0;
+    const first = Math.min(n, this.size - this.head);
+    fn(r, this.head, first);
+    if (first < n) fn(r, 0, n - first);
+    return n;
+  }
+
+  /** the reader took `n` bytes */
+  consume(n: number): void {
+    this.head = (this.head + n) % this.size;
+    this.headSeq = (this.headSeq + n) >>> 0;
+  }
+
+  /**
+   * record [s, e) as held out of order: OFO_NEW, OFO_DUP (some of it was already held: D-SACK
+   * material) or OFO_FULL (it would exceed MAX_OFO_RANGES islands; nothing recorded).
+   */
+  addOfo(s: number, e: number): number {
+    const r = this.ofo;
+    let dup = false;
+    // find the first island ending at or after s
+    let i = 0;
+    while (i < r.length && before(r[i + 1], s)) i += 2;
+    let j = i;
+    let ns = s;
+    let ne = e;
+    while (j < r.length && !after(r[j], e)) {
+      if (before(r[j], e) && after(r[j + 1], s)) dup = true;
+      if (before(r[j], ns)) ns = r[j];
+      if (after(r[j + 1], ne)) ne = r[j + 1];
+      j += 2;
+    }
+    const removed = (j - i) / 2;
+    if (removed === 0 && r.length >= 2 * MAX_OFO_RANGES) return OFO_FULL;
+    r.splice(i, j - i, ns, ne);
+    return dup ? OFO_DUP : OFO_NEW;
+  }
+
+  /** tcp_ofo_queue: move islands that now touch rcv_nxt in order; returns the new rcv_nxt */
+  drainOfo(rcv_nxt: number): number {
+    const r = this.ofo;
+    let n = rcv_nxt;
+    while (r.length > 0 && !after(r[0], n)) {
+      if (after(r[1], n)) n = r[1];
+      r.splice(0, 2);
+    }
+    return n;
+  }
+
+  /** bytes held out of order */
+  get ofoBytes(): number {
+    let b = 0;
+    for (let i = 0; i < this.ofo.length; i += 2) b += seqSub(this.ofo[i + 1], this.ofo[i]);
+    return b;
+  }
+
+  release(): void {
+    this.ring = null;
+    this.ofo.length = 0;
+    this.head = 0;
+  }
+}
