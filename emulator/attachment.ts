@@ -2,13 +2,19 @@
 // guest sees as eth0, the vhost-user socket it arrives on, the inet protocols and services, and the
 // optional pcap capture. The emulator is the only place that knows all of these.
 import { NetStack } from '../kernel-model/core/stack';
-import { attachInet, InetConfig, parseInetConfig } from '../kernel-model/inet';
-import { attachInet6 } from '../kernel-model/inet6';
+import { attachInet, Inet, InetConfig, parseInetConfig } from '../kernel-model/inet';
+import { attachInet6, Inet6 } from '../kernel-model/inet6';
+import { tcp_v4_init, type TcpNet } from '../kernel-model/tcp';
+import { DnsForwarder } from '../kernel-model/services/dns/forwarder';
+import { formatUpstream, hostResolver, type DnsUpstream } from '../kernel-model/services/dns/resolv';
+import { UdpProxy } from '../kernel-model/services/host-proxy/udp-proxy';
+import { HostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd';
 import { VirtioNetDevice } from '../devices/virtio-net/virtio-net-device';
 import { VhostUserServer } from '../devices/vhost-user/server';
 import { PcapWriter } from './pcap-writer';
 import { Logger } from './log';
 import { formatMac } from './options';
+import { formatIpv4 } from '../kernel-model/wire/address';
 
 export interface AttachmentOptions {
   socket: string;
@@ -17,6 +23,14 @@ export interface AttachmentOptions {
   queues: number;
   pcap: PcapWriter | null;
   log: Logger;
+  /** upstream resolver for the DNS forwarder; null = the first nameserver of /etc/resolv.conf */
+  dnsForward?: DnsUpstream | null;
+  /** host forwarding rules for this guest */
+  hostfwd?: HostFwdRule[];
+  /** `-netdev user,restrict=on`: also set as InetConfig.restrict, which routing and proxies read */
+  restrict?: boolean;
+  /** TCP connections and UDP flows of this guest at most (each host proxy applies it) */
+  maxConnections?: number;
 }
 
 export class VhostUserAttachment {
@@ -25,25 +39,48 @@ export class VhostUserAttachment {
   readonly server: VhostUserServer;
   readonly inet: InetConfig;
   readonly guestMac: string;
+  readonly ipv4: Inet;
+  readonly ipv6: Inet6;
+  readonly tcp: TcpNet;
+  /** 10.0.2.3:53 (and fec0::3:53) → the upstream resolver */
+  readonly dns: DnsForwarder;
+  /** outbound UDP: routing hands it datagrams bound beyond the link (udpProxy.handle) */
+  readonly udpProxy: UdpProxy;
+  /** --hostfwd rules (null when none) */
+  readonly hostfwd: HostFwd | null;
 
   constructor(readonly options: AttachmentOptions) {
     this.guestMac = formatMac(options.guestMac);
-    this.inet = parseInetConfig(options.net);
+    this.inet = parseInetConfig(options.net, { restrict: options.restrict ?? false });
     this.stack = new NetStack({ log: options.log });
     this.device = new VirtioNetDevice(this.stack, { queuePairs: options.queues });
-    attachInet(this.stack, this.device.dev, this.inet);
+    this.ipv4 = attachInet(this.stack, this.device.dev, this.inet);
     // IPv6 as `-netdev user`: fec0::/64 by router advertisement, gateway fec0::2, DNS fec0::3
-    attachInet6(this.stack, this.device.dev);
+    this.ipv6 = attachInet6(this.stack, this.device.dev);
+    this.tcp = tcp_v4_init(this.ipv4.net);
+    const upstream = options.dnsForward ?? hostResolver();
+    this.dns = new DnsForwarder(this.ipv4, { upstream, inet6: this.ipv6 }).start();
+    if (upstream !== null) options.log.info(`dns: ${formatIpv4(this.inet.dns)}:53 forwards to ${formatUpstream(upstream)}`);
+    const max = options.maxConnections;
+    this.udpProxy = new UdpProxy(this.ipv4, { maxFlows: max });
+    this.hostfwd = options.hostfwd && options.hostfwd.length > 0 ? new HostFwd(this.ipv4, this.tcp, options.hostfwd, { maxConnections: max }) : null;
     const pcap = options.pcap;
     if (pcap) this.stack.dev_add_tap((skb) => pcap.write(skb.buf, skb.mac_header >= 0 ? skb.mac_header : skb.data, skb.tail - (skb.mac_header >= 0 ? skb.mac_header : skb.data)));
     this.server = new VhostUserServer(options.socket, this.device, options.log);
   }
 
-  listen(): void {
+  /** listen on the vhost-user socket and bind the host forwarding sockets (rejects when one fails) */
+  async listen(): Promise<void> {
     this.server.listen();
+    if (this.hostfwd !== null) {
+      for (const b of await this.hostfwd.start()) this.options.log.info(`hostfwd: ${b.rule.proto} ${b.address}:${b.port} -> ${formatIpv4(b.guestAddr)}:${b.rule.guestPort}`);
+    }
   }
 
   close(): void {
+    this.hostfwd?.close();
+    this.udpProxy.close();
+    this.dns.close();
     this.server.close();
   }
 }

@@ -26,6 +26,13 @@ options:
   --net CIDR          the guest network (default 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15)
   --pcap FILE         write every frame in and out of each device to FILE (pcap)
   --control PATH      open a control socket (0600) for the views below
+  --dns-forward ADDR[:PORT]  where the DNS address (10.0.2.3, fec0::3) forwards queries
+                      (default: the first nameserver in /etc/resolv.conf)
+  --hostfwd [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
+                      forward a host port into the (first) guest, as -netdev user,hostfwd=;
+                      repeatable; HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15
+  --restrict          the guest reaches only forwarded ports and DNS (-netdev user,restrict=on)
+  --max-connections N TCP connections and UDP flows per guest at most (default 1024)
   --quiet             log warnings and errors only
 `;
 
@@ -33,8 +40,14 @@ function serve(args: string[]): void {
   const { options } = parseServeOptions(args);
   if (options.vhostUser.length === 0) throw new UsageError('serve needs at least one --vhost-user PATH');
   const emu = new Emulator(options);
-  emu.start();
-  process.stdout.write(emu.readyText() + '\n');
+  emu.start().then(
+    () => process.stdout.write(emu.readyText() + '\n'),
+    (e: Error) => {
+      emu.log.error(e.message);
+      emu.stop();
+      process.exit(1);
+    },
+  );
   const stop = (sig: string): void => {
     emu.log.info(`${sig}: shutting down`);
     emu.stop();
@@ -55,7 +68,12 @@ function qemu(args: string[]): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-'));
   if (options.vhostUser.length === 0) options.vhostUser.push(path.join(dir, 'vhost-user.sock'));
   const emu = new Emulator(options);
-  emu.start();
+  emu.start().catch((e: Error) => {
+    emu.log.error(e.message);
+    emu.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  });
   const memory = findMemory(qemuArgs) ?? '512M';
   const kvm = usesKvm(qemuArgs);
   const extra = [

@@ -10,6 +10,7 @@ import { ControlRequest } from './control/framing';
 import { nstatCounters } from './views/nstat';
 import { formatIpLink } from './views/ip-link';
 import { softnet_seq_show } from '../kernel-model/core/softnet';
+import { formatIpv4 } from '../kernel-model/wire/address';
 
 export class Emulator {
   readonly attachments: VhostUserAttachment[] = [];
@@ -31,14 +32,20 @@ export class Emulator {
           queues: options.queues,
           pcap: this.pcap,
           log: this.log,
+          dnsForward: options.dnsForward,
+          // a host port can be bound once: forwarding goes to the first guest
+          hostfwd: i === 0 ? options.hostfwd : [],
+          restrict: options.restrict,
+          maxConnections: options.maxConnections,
         }),
       );
     });
   }
 
-  start(): void {
-    for (const a of this.attachments) a.listen();
+  /** listen on every socket; resolves once host forwarding is bound (rejects when a rule cannot be) */
+  async start(): Promise<void> {
     this.control?.listen();
+    await Promise.all(this.attachments.map((a) => a.listen()));
   }
 
   private attachment(req: ControlRequest): VhostUserAttachment {
@@ -74,6 +81,9 @@ export class Emulator {
       (a, i) => `skbnet: ready: ${a.device.dev.name} on vhost-user ${a.options.socket} (guest mac ${a.guestMac}, net ${this.options.net})\n` +
         `  qemu-system-x86_64 -accel tcg ${shellQuote(this.qemuArgs(i))} ...`,
     );
+    for (const a of this.attachments) {
+      for (const b of a.hostfwd?.bindings ?? []) lines.push(`skbnet: hostfwd: ${b.rule.proto} ${b.address}:${b.port} -> ${formatIpv4(b.guestAddr)}:${b.rule.guestPort}`);
+    }
     return lines.join('\n');
   }
 

@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const sock = path.join(dir, 'vhost-user.sock');
   const { options } = parseServeOptions(['--vhost-user', sock, '--quiet']);
   const emu = new Emulator(options, consoleLogger('skbnet', 'warn'));
-  emu.start();
+  await emu.start();
   say(emu.readyText());
   const args = [
     '-accel', 'tcg', ...sharedMemoryArgs('256M'),

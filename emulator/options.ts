@@ -1,4 +1,6 @@
 // Command-line options of `skbnet serve` / `skbnet qemu` (cold path: clarity first).
+import { parseDnsUpstream, type DnsUpstream } from '../kernel-model/services/dns/resolv';
+import { parseHostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd/rule';
 
 export interface ServeOptions {
   vhostUser: string[];
@@ -10,7 +12,17 @@ export interface ServeOptions {
   /** control socket for the views (`skbnet nstat`, `ip`, `softnet`, …) */
   control: string | null;
   logLevel: 'error' | 'warn' | 'info';
+  /** `--dns-forward ADDR[:PORT]`; null = the first nameserver of /etc/resolv.conf */
+  dnsForward: DnsUpstream | null;
+  /** `--hostfwd RULE`, repeatable (applied to the first guest) */
+  hostfwd: HostFwdRule[];
+  /** `--restrict`: as `-netdev user,restrict=on` */
+  restrict: boolean;
+  /** `--max-connections N`: TCP connections and UDP flows per guest at most */
+  maxConnections: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 export const DEFAULT_GUEST_MAC = '52:54:00:12:34:56';
 
@@ -53,6 +65,10 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     pcap: null,
     control: null,
     logLevel: 'info',
+    dnsForward: null,
+    hostfwd: [],
+    restrict: false,
+    maxConnections: DEFAULT_MAX_CONNECTIONS,
   };
   let i = 0;
   const value = (name: string): string => {
@@ -91,6 +107,29 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
       case '--control':
         o.control = value(a);
         break;
+      case '--dns-forward':
+        try {
+          o.dnsForward = parseDnsUpstream(value(a));
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
+      case '--hostfwd':
+        try {
+          o.hostfwd.push(parseHostFwd(value(a)));
+        } catch (e) {
+          throw new UsageError(`--hostfwd: ${(e as Error).message}`);
+        }
+        break;
+      case '--restrict':
+        o.restrict = true;
+        break;
+      case '--max-connections': {
+        const n = Number(value(a));
+        if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError('--max-connections takes 1..65535');
+        o.maxConnections = n;
+        break;
+      }
       case '--quiet':
         o.logLevel = 'warn';
         break;

@@ -73,6 +73,14 @@ export function netif_receive_skb_list(stack: NetStack, batch: SkbBatch): void {
 }
 
 /**
+ * __netif_receive_skb: one skb through __netif_receive_skb_core on the CPU running the softirq
+ * (process_backlog's delivery of backlog skbs).
+ */
+export function __netif_receive_skb(stack: NetStack, skb: Skb): void {
+  __netif_receive_skb_core(stack, skb, stack.scheduler.now(), stack.this_cpu());
+}
+
+/**
  * __netif_receive_skb_core (6.12 order, the parts we model): skb_iif, processed++, reset the
  * network header, taps (ptype_all), then ptype_base[protocol & 15] handlers whose type matches.
  * Taps count as handlers (Linux's pt_prev): only a frame nobody took increments rx_dropped.

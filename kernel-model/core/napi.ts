@@ -5,6 +5,7 @@ import type { NetDevice } from './netdevice';
 import { ListHead, list_add_tail, list_del_init, list_empty } from './list';
 import { SkbBatch } from './skb';
 import { NET_RX_SOFTIRQ, type SoftnetData } from './softnet';
+import { napi_gro_drop, napi_gro_flush, type NapiGro } from './gro';
 
 /** NAPI_POLL_WEIGHT: the default (and recommended maximum) driver weight */
 export const NAPI_POLL_WEIGHT = 64;
@@ -45,8 +46,10 @@ export class NapiStruct {
   /** preallocated batch of `weight` slots, reused every poll */
   readonly batch: SkbBatch;
   defer_hard_irqs_count = 0;
-  /** non-zero while GRO holds packets (gro_bitmask); always 0 until GRO lands */
+  /** bit i set while GRO holds packets in gro_hash[i] (gro_bitmask) */
   gro_bitmask = 0;
+  /** GRO state (gro_hash, rx_list), created by the GRO stage on the first batch */
+  gro: NapiGro | null = null;
   /** CPU whose poll_list holds this NAPI, -1 when none */
   list_owner = -1;
   /** the armed gro_flush_timeout hrtimer */
@@ -166,7 +169,8 @@ export function napi_complete_done(n: NapiStruct, work_done: number): boolean {
     timeout = dev.gro_flush_timeout;
     if (timeout) ret = false;
   }
-  // GRO flush + gro_normal_list go here once GRO lands; our batches are already delivered.
+  // held GRO packets: all of them, or only those older than this jiffy while a timeout is armed
+  napi_gro_flush(n, timeout !== 0);
 
   if (!list_empty(n.poll_list)) list_del_init(n.poll_list);
   n.list_owner = -1;
@@ -211,6 +215,8 @@ export function napi_disable(n: NapiStruct): void {
   n.list_owner = -1;
   n.state = (n.state | NAPIF_STATE_SCHED | NAPIF_STATE_NPSVC) & ~(NAPIF_STATE_MISSED | NAPIF_STATE_PREFER_BUSY_POLL);
   napi_timer_cancel(n);
+  // held GRO skbs would otherwise keep pool slabs forever (Linux frees them in netif_napi_del)
+  napi_gro_drop(n);
 }
 
 export function napi_disable_pending(n: NapiStruct): boolean {
@@ -261,7 +267,8 @@ export function napi_poll(n: NapiStruct, repoll: ListHead<NapiStruct>): number {
     return work;
   }
 
-  // GRO: napi_gro_flush(n, HZ >= 1000) + gro_normal_list go here once GRO lands.
+  // flush too old packets; with HZ < 1000 all of them (napi_gro_flush + gro_normal_list)
+  napi_gro_flush(n, stack.sysctl.HZ >= 1000);
 
   if (!list_empty(n.poll_list)) {
     warn_once(n, WARN_RESCHED, 'Budget exhausted after napi rescheduled');

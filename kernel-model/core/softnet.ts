@@ -9,7 +9,8 @@ import type { NapiStruct } from './napi';
 import { napi_poll } from './napi';
 import type { Qdisc } from './sch_generic';
 import { qdisc_run, __QDISC_STATE_SCHED } from './sch_generic';
-import { ListHead, list_empty, list_first_entry, list_splice_init, list_splice_tail_init, list_count } from './list';
+import { ListHead, list_add_tail, list_empty, list_first_entry, list_splice_init, list_splice_tail_init, list_count } from './list';
+import { SkbQueue, kfree_skb } from './skb';
 import { time_after_eq, usecs_to_jiffies } from './sysctl';
 
 // softirq numbers (include/linux/interrupt.h); lower runs first
@@ -20,16 +21,60 @@ export const NET_RX_SOFTIRQ = 3;
 export const MAX_SOFTIRQ_RESTART = 10;
 export const MAX_SOFTIRQ_TIME_MS = 2;
 
+/** FLOW_LIMIT_HISTORY (net/core/dev.c 6.1): packets whose flow buckets skb_flow_limit remembers */
+export const FLOW_LIMIT_HISTORY = 1 << 7;
+
+/** struct sd_flow_limit: per-CPU flow limit state, present while the CPU is in flow_limit_cpu_bitmap */
+export class SdFlowLimit {
+  /** drops by the flow limit (softnet_stat flow_limit_count) */
+  count = 0;
+  history_head = 0;
+  readonly history = new Uint16Array(FLOW_LIMIT_HISTORY);
+  readonly buckets: Uint8Array;
+  constructor(readonly num_buckets: number) {
+    this.buckets = new Uint8Array(num_buckets);
+  }
+}
+
 export class SoftnetData {
   // /proc/net/softnet_stat columns 1, 2, 3, 10, 11 (net/core/net-procfs.c)
   /** +1 per __netif_receive_skb_core pass */
   processed = 0;
-  /** backlog and flow-limit drops (no backlog yet: stays 0 until RPS/netif_rx land) */
+  /** backlog and flow-limit drops (enqueue_to_backlog, on the target CPU) */
   dropped = 0;
   /** net_rx_action runs that ended with budget or time left over work ("squeezed") */
   time_squeeze = 0;
+  /** RPS IPIs this CPU received (rps_trigger_softirq) */
   received_rps = 0;
-  flow_limit_count = 0;
+
+  // the per-CPU backlog (enqueue_to_backlog / process_backlog, core/rps/backlog.ts)
+  /** producers append here (netif_rx, RPS) */
+  input_pkt_queue = new SkbQueue(64);
+  /** process_backlog drains this; input_pkt_queue is spliced in when it is empty */
+  process_queue = new SkbQueue(64);
+  /** the backlog NAPI (sd->backlog, poll = process_backlog); created on first use */
+  backlog: NapiStruct | null = null;
+  /** skbs dequeued by process_backlog (or flushed), u32 wrapping: RFS's "has the old queue drained" */
+  input_queue_head = 0;
+  /** skbs enqueued, u32 wrapping: recorded as rps_dev_flow.last_qtail */
+  input_queue_tail = 0;
+  /** CPUs this CPU must send an RPS IPI to (rps_ipi_list, linked through rps_ipi_next) */
+  rps_ipi_list: SoftnetData | null = null;
+  rps_ipi_next: SoftnetData | null = null;
+  /** flow limit state, null unless this CPU is in net.core.flow_limit_cpu_bitmap */
+  flow_limit: SdFlowLimit | null = null;
+  /** model counter (not in Linux): skbs RPS could not copy into a pooled skb (counted in dropped too) */
+  backlog_nomem = 0;
+
+  /** softnet_stat flow_limit_count (0 while flow limiting is off on this CPU, as Linux prints) */
+  get flow_limit_count(): number {
+    return this.flow_limit ? this.flow_limit.count : 0;
+  }
+
+  /** softnet_backlog_len: input_pkt_queue + process_queue */
+  get backlog_len(): number {
+    return this.input_pkt_queue.length + this.process_queue.length;
+  }
 
   /** NAPIs waiting for net_rx_action, in order */
   readonly poll_list = new ListHead<NapiStruct>(null);
@@ -113,11 +158,14 @@ export class SoftnetData {
     return head;
   }
 
-  /** drop all scheduled work (stack teardown) */
+  /** drop all scheduled work and queued backlog skbs (stack teardown) */
   cancel(): void {
     if (this.pendingRun) this.pendingRun.unsubscribe();
     this.pendingRun = null;
     this.softirq_pending = 0;
+    this.input_pkt_queue.purge(kfree_skb);
+    this.process_queue.purge(kfree_skb);
+    this.rps_ipi_list = null;
   }
 }
 
@@ -162,6 +210,7 @@ export function net_rx_action(sd: SoftnetData): void {
     if (squeezed_or_repoll) break;
     // list and repoll are empty: restart if NAPIs were scheduled while we ran, else done
     if (!list_empty(sd.poll_list)) continue;
+    net_rps_action(sd);
     return;
   }
 
@@ -170,6 +219,39 @@ export function net_rx_action(sd: SoftnetData): void {
   list_splice_init(list, sd.poll_list);
   if (!list_empty(sd.poll_list)) sd.raise_softirq(NET_RX_SOFTIRQ);
   else sd.in_net_rx_action = false;
+  net_rps_action(sd);
+}
+
+/**
+ * ____napi_schedule on a given CPU: append the NAPI to that CPU's poll list and raise NET_RX there,
+ * unless its net_rx_action is running (it re-reads the poll list). Used for the backlog NAPI, which
+ * is always scheduled on its own CPU.
+ */
+export function ____napi_schedule_on(sd: SoftnetData, n: NapiStruct): void {
+  list_add_tail(n.poll_list, sd.poll_list);
+  n.list_owner = sd.cpu;
+  if (!sd.in_net_rx_action) sd.raise_softirq(NET_RX_SOFTIRQ);
+}
+
+/**
+ * net_rps_action_and_irq_enable + net_rps_send_ipi (net/core/dev.c): send the RPS IPIs this CPU
+ * owes, at the end of net_rx_action or at the start of process_backlog. Each target runs
+ * rps_trigger_softirq: its backlog NAPI goes on its poll list (NET_RX raised there, a scheduler
+ * action of its own) and received_rps++.
+ */
+export function net_rps_action(sd: SoftnetData): void {
+  let remsd = sd.rps_ipi_list;
+  if (remsd === null) return;
+  sd.rps_ipi_list = null;
+  while (remsd !== null) {
+    const next: SoftnetData | null = remsd.rps_ipi_next;
+    remsd.rps_ipi_next = null;
+    if (remsd.backlog !== null) {
+      ____napi_schedule_on(remsd, remsd.backlog);
+      remsd.received_rps++;
+    }
+    remsd = next;
+  }
 }
 
 /**
@@ -193,7 +275,8 @@ export function softnet_seq_show(stack: NetStack): string {
   const hex = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
   return stack.softnet
     .map((sd) => {
-      const cols = [sd.processed, sd.dropped, sd.time_squeeze, 0, 0, 0, 0, 0, 0, sd.received_rps, sd.flow_limit_count, 0, sd.cpu, 0, 0];
+      const cols = [sd.processed, sd.dropped, sd.time_squeeze, 0, 0, 0, 0, 0, 0, sd.received_rps, sd.flow_limit_count,
+        sd.backlog_len, sd.cpu, sd.input_pkt_queue.length, sd.process_queue.length];
       return cols.map(hex).join(' ');
     })
     .join('\n') + '\n';

@@ -12,7 +12,7 @@ import { NetCoreSysctl, type NetCoreSysctlOptions } from './sysctl';
 import { RateLimitState, stderrLogger, type Logger } from './log';
 import { eth_type_trans_batch, netif_receive_skb_list, PTYPE_HASH_MASK, PTYPE_HASH_SIZE, type PacketHandler, type PacketTap, type PacketType } from './dev';
 import { gro_receive } from './gro';
-import { rps } from './rps';
+import { rps, RpsState, type RpsOptions } from './rps';
 import { dev_queue_xmit } from './xmit';
 import { NoopQdisc, type Qdisc } from './sch_generic';
 import { PfifoQdisc } from '../sched/pfifo';
@@ -32,8 +32,10 @@ export interface NetStackOptions {
   /** drives softirqs, timers and time (default: softirqScheduler, real time); tests pass a VirtualTimeScheduler */
   scheduler?: SchedulerLike;
   log?: Logger;
-  /** softnet[] length: virtual CPUs (default 1) */
+  /** softnet[] length: virtual CPUs (default 1), each with its own backlog and softirq turn */
   cpus?: number;
+  /** RPS/RFS/flow-limit settings and the flow hash key (core/rps.ts); RPS stays off until configured */
+  rps?: RpsOptions;
   pool?: SkbPoolOptions;
   sysctl?: NetCoreSysctlOptions;
   /** the qdisc each new tx queue gets (default pfifo with limit txqueuelen) */
@@ -44,8 +46,10 @@ export class NetStack {
   readonly scheduler: SchedulerLike;
   readonly log: Logger;
   readonly sysctl: NetCoreSysctl;
-  /** per virtual CPU (softnet_data); one CPU today */
+  /** per virtual CPU (softnet_data) */
   readonly softnet: SoftnetData[];
+  /** RPS/RFS state: hashrnd, rps_cpus maps, RFS tables, flow limit (core/rps.ts) */
+  readonly rps: RpsState;
   readonly mib = new NetMib();
   /** 2 KiB slabs for ordinary frames */
   readonly pool: SkbPool;
@@ -78,6 +82,7 @@ export class NetStack {
     this.sysctl = new NetCoreSysctl(opts.sysctl);
     const cpus = Math.max(1, opts.cpus ?? 1);
     this.softnet = Array.from({ length: cpus }, (_, i) => new SoftnetData(this, i));
+    this.rps = new RpsState(this, opts.rps);
     const p = opts.pool ?? {};
     const headroom = p.headroom ?? 128;
     this.pool = new SkbPool(p.slabs ?? 1024, p.slabSize ?? 2048, headroom);
@@ -133,6 +138,7 @@ export class NetStack {
     if (i < 0) return;
     dev.netif_carrier_off();
     for (const napi of dev.napi) napi_disable(napi);
+    this.rps.netdev_unregister(dev);
     dev.registered = false;
     this.devices.splice(i, 1);
   }

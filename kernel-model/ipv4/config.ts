@@ -23,6 +23,11 @@ export interface InetConfig {
   domain: string;
   /** run the DHCP server on this link */
   dhcp: boolean;
+  /**
+   * `-netdev user,restrict=on` (`--restrict`): the guest may reach only host forwarding and the model's
+   * own services (DHCP, DNS); routing and the host proxies drop everything bound beyond the link.
+   */
+  restrict: boolean;
 }
 
 export const DEFAULT_INET_CONFIG: Readonly<InetConfig> = Object.freeze({
@@ -36,6 +41,7 @@ export const DEFAULT_INET_CONFIG: Readonly<InetConfig> = Object.freeze({
   mtu: 1500,
   domain: '',
   dhcp: true,
+  restrict: false,
 });
 
 export function defaultInetConfig(overrides: Partial<InetConfig> = {}): InetConfig {

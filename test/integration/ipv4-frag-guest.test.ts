@@ -42,7 +42,7 @@ describe('a real guest pings through skbnet with fragmented datagrams', function
   it('ping -c 3 -s 4000 10.0.2.2: 0% loss, 4008-byte replies, fragments both ways', async () => {
     const before = ipSnmp((await guest.run('cat /proc/net/snmp')).output);
     const r = await guest.run('ping -c 3 -i 0.3 -W 3 -s 4000 10.0.2.2', 60000);
-    expect(r.output).to.match(/3 packets transmitted, 3 packets received, 0% packet loss/);
+    expect(r.output, r.output).to.match(/3 packets transmitted, 3 packets received, 0% packet loss/);
     expect(r.output).to.match(/4008 bytes from 10\.0\.2\.2/);
     const after = ipSnmp((await guest.run('cat /proc/net/snmp')).output);
     const d = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
