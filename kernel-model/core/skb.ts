@@ -223,19 +223,11 @@ function shift_offset(off: number, delta: number, limit: number): number {
 }
 
 /**
- * skb_copy into `dst` (an empty skb, e.g. fresh from a pool): copies the data bytes and the metadata,
- * translating header offsets. Returns false when dst lacks room. Used when an skb that views guest
- * memory must outlive its batch (e.g. it is queued for transmit).
+ * __copy_skb_header (net/core/skbuff.c): the metadata of `src` onto `dst`, whose bytes sit `delta`
+ * further on in their buffer (csum_start is an absolute offset, so it moves with them). Header offsets
+ * are the caller's business.
  */
-export function skb_copy_to(src: Skb, dst: Skb): boolean {
-  if (!src.valid || dst.tailroom < src.len) return false;
-  const delta = dst.data - src.data;
-  dst.buf.set(src.buf.subarray(src.data, src.data + src.len), dst.data);
-  dst.len = src.len;
-  const limit = dst.buf.length;
-  dst.mac_header = shift_offset(src.mac_header, delta, limit);
-  dst.network_header = shift_offset(src.network_header, delta, limit);
-  dst.transport_header = shift_offset(src.transport_header, delta, limit);
+export function __copy_skb_header(dst: Skb, src: Skb, delta: number): void {
   dst.protocol = src.protocol;
   dst.pkt_type = src.pkt_type;
   dst.ip_summed = src.ip_summed;
@@ -254,6 +246,23 @@ export function skb_copy_to(src: Skb, dst: Skb): boolean {
   dst.mark = src.mark;
   dst.tstamp = src.tstamp;
   dst.pkt_len = src.pkt_len;
+}
+
+/**
+ * skb_copy into `dst` (an empty skb, e.g. fresh from a pool): copies the data bytes and the metadata,
+ * translating header offsets. Returns false when dst lacks room. Used when an skb that views guest
+ * memory must outlive its batch (e.g. it is queued for transmit).
+ */
+export function skb_copy_to(src: Skb, dst: Skb): boolean {
+  if (!src.valid || dst.tailroom < src.len) return false;
+  const delta = dst.data - src.data;
+  dst.buf.set(src.buf.subarray(src.data, src.data + src.len), dst.data);
+  dst.len = src.len;
+  const limit = dst.buf.length;
+  dst.mac_header = shift_offset(src.mac_header, delta, limit);
+  dst.network_header = shift_offset(src.network_header, delta, limit);
+  dst.transport_header = shift_offset(src.transport_header, delta, limit);
+  __copy_skb_header(dst, src, delta);
   return true;
 }
 

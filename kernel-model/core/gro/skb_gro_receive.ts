@@ -7,7 +7,7 @@
 // is copied once behind it. Nothing is allocated per packet: the slab comes from a fixed pool and is
 // freed after the merged skb went up the stack. A held skb that nothing merged into stays a view
 // and is only copied (into a small slab) if it outlives its batch (gro_detach_views).
-import { kfree_skb, type Skb } from '../skb';
+import { __copy_skb_header, kfree_skb, type Skb } from '../skb';
 import { ETH_HLEN } from '../eth';
 import { copyBytes } from '../../wire/bytes';
 import { GRO_LEGACY_MAX_SIZE, OWN_POOL, type GroCb } from './gro_cb';
@@ -29,24 +29,7 @@ export function gro_copy_skb(src: Skb, dst: Skb): void {
   dst.len = src.len;
   dst.network_header = src.network_header >= 0 ? src.network_header + delta : -1;
   dst.transport_header = src.transport_header >= 0 ? src.transport_header + delta : -1;
-  dst.protocol = src.protocol;
-  dst.pkt_type = src.pkt_type;
-  dst.ip_summed = src.ip_summed;
-  dst.csum_start = src.csum_start + delta;
-  dst.csum_offset = src.csum_offset;
-  dst.gso_size = src.gso_size;
-  dst.gso_segs = src.gso_segs;
-  dst.gso_type = src.gso_type;
-  dst.hash = src.hash;
-  dst.l4_hash = src.l4_hash;
-  dst.sw_hash = src.sw_hash;
-  dst.dev = src.dev;
-  dst.skb_iif = src.skb_iif;
-  dst.queue_mapping = src.queue_mapping;
-  dst.priority = src.priority;
-  dst.mark = src.mark;
-  dst.tstamp = src.tstamp;
-  dst.pkt_len = src.pkt_len;
+  __copy_skb_header(dst, src, delta);
 }
 
 /** make p's skb a big-pool skb with room for `extra` more bytes; false when the pool is exhausted */
