@@ -12,14 +12,15 @@
 // - ipfrag_max_dist (64): when more than 64 fragments from the same source arrived between two
 //   fragments of a queue, the queue restarts empty (ReasmFails);
 // - a reassembled datagram longer than 65535 bytes is dropped (ReasmFails, "Oversized IP packet").
-// Fragments are copied out of the receive buffer (guest memory is only valid during its batch); the
+// Fragments are copied out of the receive buffer (guest memory is only valid during its batch) into
+// arrays of their own (copyOf, never Buffer#slice, which is a view); the
 // reassembled datagram is built in one reused 64 KiB buffer and continues through ip_local_deliver.
 import type { Subscription } from 'rxjs';
 import { CHECKSUM_NONE, PACKET_HOST, Skb } from '../core/skb';
 import { icmp_send } from '../icmp/icmp';
 import { ICMP_EXC_FRAGTIME } from '../icmp/icmp_err';
 import { formatIpv4 } from '../wire/address';
-import { getU16, getU32, setU16 } from '../wire/bytes';
+import { copyOf, getU16, getU32, setU16 } from '../wire/bytes';
 import { csum_fold, csum_partial } from '../wire/checksum';
 import { ETH_P_IP } from '../wire/ethernet';
 import { ICMP_TIME_EXCEEDED } from '../wire/icmp';
@@ -283,10 +284,11 @@ export class Ipv4Frags {
       net.mib.IpExt.ReasmOverlaps++;
       return this.discard(q, `fragment [${offset}, ${end}) overlaps queued data`);
     }
-    // copy what must outlive this batch: the first fragment with its Ethernet and IP headers
+    // copy what must outlive this batch: the first fragment with its Ethernet and IP headers (a real
+    // copy: b may be a Buffer over guest memory, whose slice() would be a view)
     const first = offset === 0;
     const from = first ? (skb.mac_header >= 0 && skb.mac_header <= nh ? skb.mac_header : nh) : nh + ihl;
-    const bytes = b.slice(from, nh + ihl + fragLen);
+    const bytes = copyOf(b, from, nh + ihl + fragLen);
     const truesize = frag_truesize(skb.mac_header >= 0 && skb.mac_header <= nh ? nh - skb.mac_header + skb.len : skb.len);
     const f = new IpFrag(offset, fragLen, bytes, first ? nh + ihl - from : 0, truesize);
     this.insert(q, f);
@@ -438,7 +440,7 @@ export class Ipv4Frags {
     // the head has no route any more: look it up again (ip_route_input_noref), then icmp_send
     const b = head.bytes;
     const nh = q.headMac;
-    const rt = ip_route_input(ind, getU32(b, nh + 16), getU32(b, nh + 12));
+    const rt = ip_route_input(ind, getU32(b, nh + 16), getU32(b, nh + 12), b[nh + 9]);
     if (rt < 0) return;
     const s = this.expireSkb;
     s.reset(b, nh, head.dataOff + head.len - nh);

@@ -37,3 +37,14 @@ export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
   }
 }
+
+/**
+ * A copy of src[start, end) in a fresh array, for bytes that must outlive the receive batch. Not
+ * src.slice(): skbs view guest memory and the device's scratch area through Node Buffers, and
+ * Buffer#slice returns a view of the same memory, which the guest rewrites once the batch is done.
+ */
+export function copyOf(src: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  copyBytes(out, 0, src, start, end - start);
+  return out;
+}

@@ -48,6 +48,13 @@ export class TestLink implements NetDeviceOps {
   readonly inet: Inet;
   /** applied to each received skb after the "driver" set it up (e.g. ip_summed from a virtio header) */
   rxHook: ((skb: Skb) => void) | null = null;
+  /**
+   * When set, poll() places each received frame in this area instead of handing over the test's array,
+   * and overwrites the area once the batch is done — the way virtio-net views guest memory in place or
+   * gathers into its scratch area (both Node Buffers, valid only during the NAPI batch). Whatever the
+   * model keeps past the batch must have been copied out, not viewed (Buffer#slice is a view).
+   */
+  rxArea: Buffer | null = null;
   /** frames the model transmitted, oldest first (copies) */
   readonly sent: Uint8Array[] = [];
   private pending: Uint8Array[] = [];
@@ -96,14 +103,26 @@ export class TestLink implements NetDeviceOps {
 
   private poll(napi: NapiStruct, budget: number): number {
     let work = 0;
+    const area = this.rxArea;
+    let used = 0;
     while (work < budget && this.pending.length > 0) {
+      if (area !== null && used + this.pending[0].length > area.length) throw new Error('TestLink.rxArea too small for one batch');
       const f = this.pending.shift()!;
-      const skb = napi.batch.next()!.reset(f, 0, f.length);
+      const skb = napi.batch.next()!;
+      if (area !== null) {
+        area.set(f, used);
+        skb.reset(area, used, f.length);
+        used += f.length;
+      } else {
+        skb.reset(f, 0, f.length);
+      }
       if (this.rxHook) this.rxHook(skb);
       this.dev.dev_sw_netstats_rx_add(f.length);
       work++;
     }
     napi.receive_batch();
+    // the guest reuses its buffers once they are returned
+    if (area !== null) area.fill(0xa5, 0, used);
     if (work < budget) napi_complete_done(napi, work);
     return work;
   }

@@ -14,7 +14,7 @@ import type { Inet6Dev } from '../../ipv6/inet6_dev';
 import type { UdpDatagram } from '../../udp/udp';
 import { MAX_IPV6_HEADER } from '../../ipv6/ip6_output';
 import { formatIpv4, type Ipv4Addr } from '../../wire/address';
-import { copyBytes, getU16, setU16 } from '../../wire/bytes';
+import { copyBytes, copyOf, getU16, setU16 } from '../../wire/bytes';
 import { csum_fold, csum_partial } from '../../wire/checksum';
 import { csum_ipv6_magic, formatIpv6, ipv6Eq, NEXTHDR_UDP } from '../../wire/ipv6';
 import { udp_send_host } from '../udp-send';
@@ -182,11 +182,12 @@ export class DnsForwarder {
         this.answerLocally = false;
         const n = dnsServfail(b, skb.data, skb.len, this.scratch);
         this.stats.servfail++;
-        if (this.send6(b.slice(nh + 8, nh + 24), sport, this.scratch, n) < 0) this.stats.guestSendErrors++;
+        if (this.send6(copyOf(b, nh + 8, nh + 24), sport, this.scratch, n) < 0) this.stats.guestSendErrors++;
       }
       return;
     }
-    p.addr6 = b.slice(nh + 8, nh + 24);
+    // copied: the query waits for the upstream answer, and b views guest memory reused after this batch
+    p.addr6 = copyOf(b, nh + 8, nh + 24);
     p.port = sport;
   }
 
