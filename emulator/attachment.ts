@@ -8,6 +8,7 @@ import { tcp_v4_init, type TcpNet } from '../kernel-model/tcp';
 import { DnsForwarder } from '../kernel-model/services/dns/forwarder';
 import { formatUpstream, hostResolver, type DnsUpstream } from '../kernel-model/services/dns/resolv';
 import { UdpProxy } from '../kernel-model/services/host-proxy/udp-proxy';
+import { TcpProxy } from '../kernel-model/services/host-proxy/tcp-proxy';
 import { HostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd';
 import { VirtioNetDevice } from '../devices/virtio-net/virtio-net-device';
 import { VhostUserServer } from '../devices/vhost-user/server';
@@ -46,6 +47,8 @@ export class VhostUserAttachment {
   readonly dns: DnsForwarder;
   /** outbound UDP: routing hands it datagrams bound beyond the link (udpProxy.handle) */
   readonly udpProxy: UdpProxy;
+  /** outbound TCP: guest connections to any address carried to host sockets */
+  readonly tcpProxy: TcpProxy;
   /** --hostfwd rules (null when none) */
   readonly hostfwd: HostFwd | null;
 
@@ -63,6 +66,7 @@ export class VhostUserAttachment {
     if (upstream !== null) options.log.info(`dns: ${formatIpv4(this.inet.dns)}:53 forwards to ${formatUpstream(upstream)}`);
     const max = options.maxConnections;
     this.udpProxy = new UdpProxy(this.ipv4, { maxFlows: max });
+    this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream }).start();
     this.hostfwd = options.hostfwd && options.hostfwd.length > 0 ? new HostFwd(this.ipv4, this.tcp, options.hostfwd, { maxConnections: max }) : null;
     const pcap = options.pcap;
     if (pcap) this.stack.dev_add_tap((skb) => pcap.write(skb.buf, skb.mac_header >= 0 ? skb.mac_header : skb.data, skb.tail - (skb.mac_header >= 0 ? skb.mac_header : skb.data)));
@@ -79,6 +83,7 @@ export class VhostUserAttachment {
 
   close(): void {
     this.hostfwd?.close();
+    this.tcpProxy.close();
     this.udpProxy.close();
     this.dns.close();
     this.server.close();

@@ -1,6 +1,7 @@
 // attachInet: give one NetDevice the model's IPv4 presence — addresses, ARP, IPv4 receive/transmit, ICMP,
-// UDP and (by default) the DHCP server — as Linux's inet_init + devinet + a DHCP daemon would. The first
-// call on a NetStack registers ETH_P_IP/ETH_P_ARP with dev_add_pack and ICMP/UDP in inet_protos.
+// UDP, TCP and (by default) the DHCP server — as Linux's inet_init + devinet + a DHCP daemon would. The
+// first call on a NetStack registers ETH_P_IP/ETH_P_ARP with dev_add_pack, ICMP/UDP/TCP in inet_protos,
+// and which transports are terminated for any destination (TCP by default, see NetnsIpv4.terminate).
 import type { NetDevice } from './core/netdevice';
 import type { Skb } from './core/skb';
 import type { NetStack } from './core/stack';
@@ -18,7 +19,9 @@ import { MAC_BROADCAST, type Ipv4Addr, type MacAddr } from './wire/address';
 import { ARPOP_REQUEST } from './wire/arp';
 import { DHCP_SERVER_PORT } from './wire/dhcp';
 import { ETH_P_ARP, ETH_P_IP } from './wire/ethernet';
-import { IPPROTO_ICMP, IPPROTO_UDP } from './wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './wire/ipv4';
+import { tcp_v4_init, type TcpNet } from './tcp/tcp_ipv4';
+import type { TcpSysctl } from './tcp/sysctl';
 
 export {
   DEFAULT_INET_CONFIG,
@@ -39,6 +42,13 @@ export interface AttachInetOptions {
   sysctl?: Partial<Ipv4Sysctl>;
   /** randomness for reachable time, IP IDs and ICMP credit (tests pass a seeded one) */
   random?: () => number;
+  /** net.ipv4.tcp_* sysctls, applied when the namespace's TCP state is first created */
+  tcpSysctl?: Partial<TcpSysctl>;
+  /**
+   * transport protocols delivered locally for any off-link destination (NetnsIpv4.terminate), set when
+   * the namespace is created; default [IPPROTO_TCP] (UDP joins once its host proxy takes such datagrams)
+   */
+  terminate?: number[];
 }
 
 const namespaces = new WeakMap<NetStack, NetnsIpv4>();
@@ -59,6 +69,7 @@ export function netns_ipv4(stack: NetStack, opts: AttachInetOptions = {}): Netns
   });
   created.inet_add_protocol(IPPROTO_ICMP, icmp_rcv);
   created.inet_add_protocol(IPPROTO_UDP, udp_rcv);
+  for (const p of opts.terminate ?? [IPPROTO_TCP]) created.setTerminate(p, true);
   return created;
 }
 
@@ -88,6 +99,9 @@ export function attachInet(
     }
     inet.socks.push(sock);
   }
+  // after the device's state, so the namespace's random stream is drawn in the order it was before TCP
+  // joined attachInet (seeded tests keep their schedules)
+  tcp_v4_init(net, opts.tcpSysctl);
   return inet;
 }
 
@@ -100,6 +114,10 @@ export class Inet {
 
   get net(): NetnsIpv4 {
     return this.ind.net;
+  }
+  /** the namespace's TCP (tcp_v4_init, idempotent) */
+  get tcp(): TcpNet {
+    return tcp_v4_init(this.ind.net);
   }
   get dev(): NetDevice {
     return this.ind.dev;

@@ -1,6 +1,10 @@
 // IPv4 receive (net/ipv4/ip_input.c ip_rcv/ip_rcv_core/ip_rcv_finish/ip_local_deliver, with the input
 // route decision of net/ipv4/route.c ip_route_input_slow reduced to the model's one link).
-// The model is a host, not a router: datagrams for other addresses count InAddrErrors and are dropped.
+// The model is a host, not a router: datagrams for other addresses count InAddrErrors and are dropped —
+// except for the transport protocols the namespace terminates (NetnsIpv4.terminate, TCP by default):
+// those reach local delivery for any off-link unicast destination, as with a TPROXY "local 0.0.0.0/0"
+// route, and their protocol answers as that destination (libslirp's rule: the guest's gateway is the
+// whole Internet).
 // Fragments for us are reassembled (ip_fragment.ts) and the datagram continues in ip_local_deliver.
 import type { NetDevice } from '../core/netdevice';
 import { PACKET_OTHERHOST, type Skb } from '../core/skb';
@@ -86,7 +90,7 @@ function ip_rcv_finish(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
   }
   const saddr = getU32(b, o + 12);
   const daddr = getU32(b, o + 16);
-  const rt = ip_route_input(ind, daddr, saddr);
+  const rt = ip_route_input(ind, daddr, saddr, b[o + 9]);
   if (rt < 0) {
     if (rt === -EHOSTUNREACH) {
       // ip_error with forwarding off: the model is not a router
@@ -124,9 +128,11 @@ function ip_rcv_finish(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
 /**
  * ip_route_input for the model's link: RTN_LOCAL / RTN_BROADCAST / RTN_MULTICAST, or a negative errno:
  * -EINVAL for martians (counted in the model's drop stats, as Linux counts them in the route cache
- * stats only), -EHOSTUNREACH for a unicast destination that is not ours.
+ * stats only), -EHOSTUNREACH for a unicast destination that is not ours. A datagram of a terminated
+ * `protocol` (NetnsIpv4.terminate) to an off-link unicast address is RTN_LOCAL (the TPROXY route);
+ * on-link addresses other than ours stay unreachable (the guest resolves those with ARP, not via us).
  */
-export function ip_route_input(ind: InDevice, daddr: Ipv4Addr, saddr: Ipv4Addr): number {
+export function ip_route_input(ind: InDevice, daddr: Ipv4Addr, saddr: Ipv4Addr, protocol = -1): number {
   const net = ind.net;
   if (ipv4IsMulticast(daddr)) {
     // ip_check_mc_rcu: only the all-hosts group is joined
@@ -151,6 +157,9 @@ export function ip_route_input(ind: InDevice, daddr: Ipv4Addr, saddr: Ipv4Addr):
   if (ipv4IsLoopback(saddr)) return martian_source(ind, daddr, saddr);
   if (ind.isLocal(daddr)) return valid_source(ind, saddr) ? RTN_LOCAL : martian_source(ind, daddr, saddr);
   if (daddr === ind.broadcast) return valid_source(ind, saddr) ? RTN_BROADCAST : martian_source(ind, daddr, saddr);
+  if (protocol >= 0 && net.terminate[protocol] !== 0 && !ind.onLink(daddr)) {
+    return valid_source(ind, saddr) ? RTN_LOCAL : martian_source(ind, daddr, saddr);
+  }
   return -EHOSTUNREACH;
 }
 

@@ -95,6 +95,14 @@ export class NetnsIpv4 {
     noInDevice: 0,
     handlerErrors: 0,
   };
+  /**
+   * Transport protocols whose datagrams to ANY off-link unicast destination are delivered locally
+   * (terminate[protocol] = 1), as libslirp terminates every guest connection itself. Linux's analogue is
+   * transparent proxying: an iptables TPROXY rule plus `ip route add local 0.0.0.0/0 dev lo table N`
+   * (Documentation/networking/tproxy.rst), so ip_route_input sees RTN_LOCAL for every address. The
+   * protocol then answers as the original destination. Set with setTerminate (attachInet: TCP by default).
+   */
+  readonly terminate = new Uint8Array(256);
   /** InDevice by ifindex (dense, small) */
   private readonly byIndex: (InDevice | undefined)[] = [];
   /** ip_idents: per-bucket IP ID counters for packets without DF */
@@ -136,6 +144,11 @@ export class NetnsIpv4 {
     if (this.byIndex[ind.dev.ifindex] === ind) this.byIndex[ind.dev.ifindex] = undefined;
     // the last IPv4 device gone: drop the reassembly queues and their timer (fqdir_exit)
     if (this.devices().length === 0) this.frags.close();
+  }
+
+  /** deliver `protocol` to any off-link destination locally (on) or count it as not ours (off) */
+  setTerminate(protocol: number, on: boolean): void {
+    this.terminate[protocol & 255] = on ? 1 : 0;
   }
 
   /** inet_add_protocol; false when the slot is taken */

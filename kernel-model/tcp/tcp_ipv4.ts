@@ -103,11 +103,15 @@ const registered = new WeakMap<NetnsIpv4, TcpNet>();
 
 /**
  * tcp_v4_init for a namespace: create its TCP state and register IPPROTO_TCP with the IPv4 layer
- * (inet_add_protocol). Idempotent; `sysctl` applies on first call.
+ * (inet_add_protocol). Idempotent (attachInet calls it); a later call's `sysctl` overrides the values
+ * (sockets read them when created, as `sysctl -w` affects new sockets only).
  */
 export function tcp_v4_init(net: NetnsIpv4, sysctl: Partial<TcpSysctl> = {}): TcpNet {
   let t = registered.get(net);
-  if (t !== undefined) return t;
+  if (t !== undefined) {
+    Object.assign(t.sysctl, sysctl);
+    return t;
+  }
   const created = new TcpNet(net, sysctl);
   t = created;
   registered.set(net, created);

@@ -1,0 +1,292 @@
+// Outbound TCP for the guest (libslirp's tcp_input → tcp_fconnect → soread/sowrite, done with the
+// model's own TCP): every guest SYN that no model listener takes reaches the forwarder (the routing
+// layer delivers TCP to any off-link address locally, NetnsIpv4.terminate), which opens a host
+// net.Socket to the destination and completes the guest's handshake only when that connect succeeds,
+// answering as the original destination. Then tcp-splice.ts carries the bytes.
+//
+// Destinations (libslirp socket.c sotranslate_out): the gateway address (10.0.2.2) is the host's
+// loopback; the DNS address (10.0.2.3) port 53 goes to the DNS upstream when one is configured, any
+// other port there is refused; every other address is connected as is.
+//
+// Failures, as libslirp's tcp_input answers a failed tcp_fconnect and as a Linux guest would see them
+// on a real network:
+// - ECONNREFUSED → RST|ACK to the SYN (the guest's connect fails with ECONNREFUSED);
+// - EHOSTUNREACH → ICMP host unreachable, ENETUNREACH and other errors → ICMP net unreachable, from the
+//   gateway address as a router sends them (the guest's tcp_v4_err aborts SYN_SENT: EHOSTUNREACH /
+//   ENETUNREACH);
+// - no answer within connectTimeoutMs (default 75 s, BSD/libslirp TCPTV_KEEP_INIT) or ETIMEDOUT from
+//   the host's kernel → ICMP host unreachable. libslirp resets there instead (tcp_timers TCPT_KEEP →
+//   tcp_drop); the ICMP keeps "could not reach" distinct from "refused" for the guest.
+// While the host connect is pending the SYN is not answered (the guest retransmits; the model ignores
+// the copies). `-netdev user,restrict=on`: SYNs are dropped (libslirp tcp_input: restricted → drop).
+// Limits: at most maxConnections connections (connecting or open) per guest; a SYN beyond is dropped
+// and counted, as a full SYN queue drops (tcp_conn_request: ListenDrops), so the guest retries later.
+import * as net from 'net';
+import type { Subscription } from 'rxjs';
+import type { Inet } from '../../inet';
+import { inSubnet } from '../../ipv4/config';
+import { RTN_UNICAST } from '../../ipv4/route';
+import { kfree_skb, PACKET_HOST } from '../../core/skb';
+import type { TcpForwardRequest, TcpNet } from '../../tcp/tcp_ipv4';
+import { formatIpv4, type Ipv4Addr } from '../../wire/address';
+import { setU16, setU32 } from '../../wire/bytes';
+import { csum_fold, csum_partial } from '../../wire/checksum';
+import { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ICMP_NET_UNREACH } from '../../wire/icmp';
+import { IPPROTO_TCP, IP_DF } from '../../wire/ipv4';
+import { TCPHDR_SYN } from '../../wire/tcp';
+import { TcpSplice, type SpliceStats } from './tcp-splice';
+
+/** BSD's connection-establishment timer (tcp_timer.h TCPTV_KEEP_INIT, 75 s), which libslirp keeps */
+export const TCP_PROXY_CONNECT_TIMEOUT_MS = 75_000;
+export const TCP_PROXY_MAX_CONNECTIONS = 4096;
+export const TCP_PROXY_MAX_BUFFERED = 64 * 1024;
+/** bytes one host read may bring (the shared read buffer) */
+const READ_SIZE = 64 * 1024;
+
+export interface TcpProxyOptions {
+  /** connections (host connect pending or open) at most; more SYNs are dropped and counted */
+  maxConnections?: number;
+  /** per connection: the host socket's queue at which the guest's window is closed (bytes) */
+  maxBufferedBytes?: number;
+  /** a host connect not done after this long (scheduler ms) is abandoned: ICMP host unreachable */
+  connectTimeoutMs?: number;
+  /** the host address the gateway address stands for */
+  loopback?: string;
+  /** where TCP to the DNS address port 53 goes (DNS over TCP); null = refused */
+  dnsUpstream?: { address: string; port: number } | null;
+  /** `-netdev user,restrict=on` (default: the InetConfig's) */
+  restrict?: boolean;
+}
+
+export interface TcpProxyStats extends SpliceStats {
+  /** host connects started */
+  opened: number;
+  /** host connects that succeeded (the guest's handshake was then completed) */
+  connected: number;
+  /** refused by the host (RST to the guest), including closed DNS-address ports */
+  refused: number;
+  /** EHOSTUNREACH / ENETUNREACH / other connect errors (ICMP to the guest) */
+  unreachable: number;
+  /** no connect within connectTimeoutMs, or ETIMEDOUT (ICMP host unreachable to the guest) */
+  timedOut: number;
+  /** connected on the host but the model could not take the connection (tuple in use): host closed */
+  failed: number;
+  /** SYNs dropped: the connection cap was reached */
+  connLimit: number;
+  /** SYNs dropped: restrict mode */
+  restricted: number;
+  /** connections finished (both sides closed) */
+  closed: number;
+}
+
+/** shared by every host socket: a read lands here and is written to the model socket at once */
+let readBuffer: Buffer | null = null;
+
+export class TcpProxy {
+  readonly stats: TcpProxyStats = {
+    opened: 0,
+    connected: 0,
+    refused: 0,
+    unreachable: 0,
+    timedOut: 0,
+    failed: 0,
+    connLimit: 0,
+    restricted: 0,
+    closed: 0,
+    bytesToHost: 0,
+    bytesToGuest: 0,
+    bufferLimit: 0,
+    guestWindowFull: 0,
+    resetsToGuest: 0,
+    resetsToHost: 0,
+    maxBuffered: 0,
+  };
+  readonly maxConnections: number;
+  readonly maxBufferedBytes: number;
+  readonly connectTimeoutMs: number;
+  readonly loopback: string;
+  readonly dnsUpstream: { address: string; port: number } | null;
+  restrict: boolean;
+  private readonly splices = new Set<TcpSplice>();
+  private closed = false;
+
+  constructor(
+    readonly inet: Inet,
+    readonly tcp: TcpNet = inet.tcp,
+    opts: TcpProxyOptions = {},
+  ) {
+    this.maxConnections = opts.maxConnections ?? TCP_PROXY_MAX_CONNECTIONS;
+    this.maxBufferedBytes = Math.max(1, opts.maxBufferedBytes ?? TCP_PROXY_MAX_BUFFERED);
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? TCP_PROXY_CONNECT_TIMEOUT_MS;
+    this.loopback = opts.loopback ?? '127.0.0.1';
+    this.dnsUpstream = opts.dnsUpstream ?? null;
+    this.restrict = opts.restrict ?? inet.config.restrict;
+  }
+
+  /** become the namespace's TCP forwarder */
+  start(): this {
+    this.tcp.setForwarder((req) => this.forward(req));
+    return this;
+  }
+
+  /** connections connecting or open */
+  get connections(): number {
+    return this.splices.size;
+  }
+
+  /** stop forwarding and abort every connection (RST both ways) */
+  close(): void {
+    this.closed = true;
+    if (this.tcp.forwarder !== null) this.tcp.setForwarder(null);
+    for (const s of [...this.splices]) s.destroy();
+  }
+
+  /** the host address and port for a guest destination, or null when it is refused */
+  hostTarget(daddr: Ipv4Addr, dport: number): { host: string; port: number } | null {
+    const cfg = this.inet.config;
+    if (daddr === cfg.host) return { host: this.loopback, port: dport };
+    if (daddr === cfg.dns) {
+      const u = this.dnsUpstream;
+      return u !== null && dport === 53 ? { host: u.address, port: u.port } : null;
+    }
+    // another address on the guest's own link is not reached through the gateway
+    if (inSubnet(cfg, daddr)) return null;
+    return { host: formatIpv4(daddr), port: dport };
+  }
+
+  private forward(req: TcpForwardRequest): void {
+    if (this.closed) {
+      req.drop();
+      return;
+    }
+    if (this.restrict) {
+      this.stats.restricted++;
+      req.drop();
+      return;
+    }
+    const target = this.hostTarget(req.localAddress, req.localPort);
+    if (target === null) {
+      this.stats.refused++;
+      req.reset();
+      return;
+    }
+    if (this.splices.size >= this.maxConnections) {
+      this.stats.connLimit++;
+      this.inet.net.logBad(`tcp-proxy: ${this.splices.size} connections (the limit); SYN ${describe(req)} dropped`);
+      req.drop();
+      return;
+    }
+    this.open(req, target.host, target.port);
+  }
+
+  private open(req: TcpForwardRequest, host: string, port: number): void {
+    this.stats.opened++;
+    readBuffer ??= Buffer.allocUnsafe(READ_SIZE);
+    let splice: TcpSplice | null = null;
+    // writableHighWaterMark reaches stream.Duplex through net.Socket's options, and the constructor
+    // takes onread as connect() does (Node 20); @types/node lists neither there
+    const opts: net.SocketConstructorOpts & { writableHighWaterMark: number; onread: net.OnReadOpts } = {
+      allowHalfOpen: true,
+      writableHighWaterMark: this.maxBufferedBytes,
+      onread: { buffer: readBuffer, callback: (n: number, buf: Uint8Array) => (splice === null ? false : splice.fromHost(n, buf as Buffer)) },
+    };
+    const sock = new net.Socket(opts);
+    const s = new TcpSplice(sock, this.stats, (done) => {
+      if (this.splices.delete(done)) this.stats.closed++;
+    });
+    splice = s;
+    this.splices.add(s);
+    let connecting = true;
+    let timer: Subscription | null = this.inet.net.scheduler.schedule(() => {
+      timer = null;
+      if (!connecting) return;
+      connecting = false;
+      this.stats.timedOut++;
+      this.unreachable(req, ICMP_HOST_UNREACH);
+      sock.destroy();
+    }, this.connectTimeoutMs);
+    sock.once('connect', () => {
+      timer?.unsubscribe();
+      timer = null;
+      if (!connecting) return;
+      connecting = false;
+      const child = this.closed ? null : req.accept();
+      if (child === null) {
+        this.stats.failed++;
+        req.drop();
+        sock.destroy();
+        return;
+      }
+      this.stats.connected++;
+      sock.setNoDelay(true);
+      s.attach(child);
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (!connecting) return;
+      connecting = false;
+      timer?.unsubscribe();
+      timer = null;
+      switch (err.code) {
+        case 'ECONNREFUSED':
+          this.stats.refused++;
+          req.reset();
+          break;
+        case 'EHOSTUNREACH':
+          this.stats.unreachable++;
+          this.unreachable(req, ICMP_HOST_UNREACH);
+          break;
+        case 'ETIMEDOUT':
+          this.stats.timedOut++;
+          this.unreachable(req, ICMP_HOST_UNREACH);
+          break;
+        default:
+          this.stats.unreachable++;
+          this.inet.net.logBad(`tcp-proxy: ${describe(req)} → ${host}:${port}: ${err.message}`);
+          this.unreachable(req, ICMP_NET_UNREACH);
+      }
+    });
+    sock.connect(port, host);
+  }
+
+  /**
+   * ICMP destination unreachable to the guest about its SYN, from the gateway address (as a router
+   * reports it), then forget the request. The quote is rebuilt from the SYN's fields: an IPv4 header
+   * and the TCP header's first 20 bytes (RFC 792 needs the header and 8 bytes: ports and sequence).
+   */
+  private unreachable(req: TcpForwardRequest, code: number): void {
+    const inet = this.inet;
+    const syn = req.syn;
+    const skb = inet.net.stack.alloc_skb(40);
+    if (skb !== null) {
+      const o = skb.put(40);
+      const b = skb.buf;
+      b.fill(0, o, o + 40);
+      b[o] = 0x45;
+      setU16(b, o + 2, 40);
+      setU16(b, o + 6, IP_DF);
+      b[o + 8] = 64;
+      b[o + 9] = IPPROTO_TCP;
+      setU32(b, o + 12, syn.saddr);
+      setU32(b, o + 16, syn.daddr);
+      setU16(b, o + 10, csum_fold(csum_partial(b, o, 20)));
+      const t = o + 20;
+      setU16(b, t, syn.sport);
+      setU16(b, t + 2, syn.dport);
+      setU32(b, t + 4, syn.seq);
+      b[t + 12] = 5 << 4;
+      b[t + 13] = TCPHDR_SYN;
+      setU16(b, t + 14, syn.window);
+      skb.network_header = o;
+      skb.transport_header = t;
+      skb.pkt_type = PACKET_HOST;
+      skb.dev = inet.dev;
+      inet.icmpSend(skb, ICMP_DEST_UNREACH, code, 0, RTN_UNICAST);
+      kfree_skb(skb);
+    }
+    req.drop();
+  }
+}
+
+function describe(req: TcpForwardRequest): string {
+  return `${formatIpv4(req.remoteAddress)}:${req.remotePort}→${formatIpv4(req.localAddress)}:${req.localPort}`;
+}
