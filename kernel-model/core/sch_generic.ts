@@ -4,6 +4,7 @@
 import type { NetStack } from './stack';
 import type { NetDevice, NetdevQueue } from './netdevice';
 import { netif_xmit_frozen_or_stopped, __QUEUE_STATE_DRV_XOFF } from './netdevice';
+import type { Subscription } from 'rxjs';
 import { kfree_skb, SkbQueue, type Skb } from './skb';
 import { dev_hard_start_xmit, NET_XMIT_CN } from './xmit';
 
@@ -15,6 +16,15 @@ export const TCQ_F_CAN_BYPASS = 4;
 export const TCQ_F_MQROOT = 8;
 export const TCQ_F_ONETXQUEUE = 0x10;
 export const TCQ_F_NOPARENT = 0x40;
+
+// tc handles (include/uapi/linux/pkt_sched.h)
+export const TC_H_ROOT = 0xffffffff;
+export const TC_H_UNSPEC = 0;
+export const TC_H_MAJ = (h: number): number => (h & 0xffff0000) >>> 0;
+export const TC_H_MIN = (h: number): number => h & 0xffff;
+export const TC_H_MAKE = (maj: number, min: number): number => ((maj & 0xffff0000) | (min & 0xffff)) >>> 0;
+/** skb->priority values are TC_PRIO_* (0..15) unless a classid was written there */
+export const TC_PRIO_MAX = 15;
 
 // Qdisc state bits (__QDISC_STATE_*)
 export const __QDISC_STATE_SCHED = 1 << 0;
@@ -62,7 +72,27 @@ export abstract class Qdisc {
   /** qdisc_restart's bulk list, reused */
   readonly bulk: Skb[] = [];
 
+  /** tcm_handle (major:0); default qdiscs have 0 (printed "0:") */
+  handle = 0;
+  /** tcm_parent: TC_H_ROOT for a device's root, else the parent class id (major:minor) */
+  parent = TC_H_ROOT;
+  /** the classful qdisc this one hangs under (null for a root): qdisc_tree_reduce_backlog, qdisc_root */
+  parent_qdisc: Qdisc | null = null;
+  /** created by qdisc_create_dflt inside a parent (tbf's bfifo, a class's default pfifo): not listed by tc */
+  invisible = false;
+
   constructor(readonly stack: NetStack) {}
+
+  /** ops->destroy: cancel timers, free children and queued skbs (the qdisc is being replaced) */
+  destroy(): void {
+    this.reset();
+  }
+
+  /**
+   * cops->qlen_notify: a child's queue became empty behind our back (a drop inside its dequeue);
+   * classful qdiscs deactivate the class. Default: nothing.
+   */
+  qlen_notify(_child: Qdisc): void {}
 
   /** returns NET_XMIT_SUCCESS / NET_XMIT_DROP / NET_XMIT_CN; on drop the qdisc frees the skb */
   abstract enqueue(skb: Skb): number;
@@ -261,4 +291,142 @@ export function tc_qdisc_show(q: Qdisc, dev: NetDevice): string {
     ` Sent ${q.bstats.bytes} bytes ${q.bstats.packets} pkt (dropped ${q.qstats.drops}, overlimits ${q.qstats.overlimits} requeues ${q.qstats.requeues})\n` +
     ` backlog ${q.qstats.backlog}b ${q.qlen}p requeues ${q.qstats.requeues}\n`
   );
+}
+
+/** qdisc_root: the root qdisc of the tree q hangs in */
+export function qdisc_root(q: Qdisc): Qdisc {
+  while (q.parent_qdisc) q = q.parent_qdisc;
+  return q;
+}
+
+/**
+ * qdisc_tree_reduce_backlog (sch_api.c): a qdisc dropped n packets / len bytes outside its
+ * enqueue (codel drops inside dequeue, fq_codel's batch drop): its ancestors' qlen and backlog
+ * shrink accordingly (q itself has already counted), and a parent whose child became empty
+ * is told (qlen_notify). Nothing to do for a root.
+ */
+export function qdisc_tree_reduce_backlog(q: Qdisc, n: number, len: number): void {
+  if (n === 0 && len === 0) return;
+  let child = q;
+  let p = q.parent_qdisc;
+  while (p) {
+    if (child.qlen === 0 && n !== 0) p.qlen_notify(child);
+    p.qlen -= n;
+    p.qstats.backlog -= len;
+    child = p;
+    p = p.parent_qdisc;
+  }
+}
+
+/**
+ * qdisc_peek_dequeued (include/net/sch_generic.h): peek for qdiscs whose next packet is only known
+ * by dequeueing it (fq_codel, netem, htb, prio…): dequeue and keep it in gso_skb, still counted.
+ */
+export function qdisc_peek_dequeued(q: Qdisc): Skb | null {
+  let skb = q.gso_skb.peek();
+  if (!skb) {
+    skb = q.dequeue();
+    if (skb) {
+      q.gso_skb.unshift(skb);
+      q.qstats.backlog += skb.pkt_len;
+      q.qlen++;
+    }
+  }
+  return skb;
+}
+
+/** qdisc_dequeue_peeked: what a peek kept, else a dequeue */
+export function qdisc_dequeue_peeked(q: Qdisc): Skb | null {
+  const skb = q.gso_skb.shift();
+  if (skb) {
+    q.qstats.backlog -= skb.pkt_len;
+    q.qlen--;
+    return skb;
+  }
+  return q.dequeue();
+}
+
+/** scheduler time origin per scheduler: virtual schedulers start at 0, wall clocks at the first read */
+const clockBase = new WeakMap<object, number>();
+
+/** the monotonic clock reads as on a machine booted 1 s before the stack (0 is "unset" in qdiscs) */
+const KTIME_BOOT_OFFSET_NS = 1e9;
+
+/**
+ * ktime_get_ns: the stack's scheduler clock in ns. Wall-clock schedulers (ms since 1970) are read
+ * relative to their first use so that ns values stay exact integers in a double.
+ */
+export function ktime_get_ns(stack: NetStack): number {
+  const s = stack.scheduler;
+  const now = s.now();
+  let base = clockBase.get(s);
+  if (base === undefined) {
+    base = now < 1e10 ? 0 : now;
+    clockBase.set(s, base);
+  }
+  return Math.round((now - base) * 1e6) + KTIME_BOOT_OFFSET_NS;
+}
+
+/**
+ * struct qdisc_watchdog (sch_api.c): an hrtimer that reschedules the root qdisc of its tree
+ * (__netif_schedule(qdisc_root(q))) when a throttled qdisc (tbf, netem, htb) may send again.
+ * Runs on the stack's scheduler, so virtual time drives it in tests.
+ */
+export class QdiscWatchdog {
+  /** absolute expiry (ktime ns) of the armed timer, -1 when idle */
+  expires = -1;
+  private sub: Subscription | null = null;
+  private readonly fire = (): void => {
+    this.sub = null;
+    this.expires = -1;
+    const root = qdisc_root(this.q);
+    if (root.state & __QDISC_STATE_DEACTIVATED) return;
+    __netif_schedule(root);
+  };
+
+  constructor(readonly q: Qdisc) {}
+
+  /** qdisc_watchdog_schedule_ns: (re)arm for `expires`; an identical expiry is left alone */
+  schedule_ns(expires: number): void {
+    if (qdisc_root(this.q).state & __QDISC_STATE_DEACTIVATED) return;
+    if (this.sub && this.expires === expires) return;
+    this.cancel();
+    const now = ktime_get_ns(this.q.stack);
+    // ms for the scheduler; +0.1 ns so float rounding never wakes us a hair early
+    const delay = Math.max(0, expires - now) / 1e6 + 1e-7;
+    this.expires = expires;
+    this.sub = this.q.stack.scheduler.schedule(this.fire, delay);
+  }
+
+  /** qdisc_watchdog_cancel */
+  cancel(): void {
+    if (this.sub) this.sub.unsubscribe();
+    this.sub = null;
+    this.expires = -1;
+  }
+
+  get pending(): boolean {
+    return this.sub !== null;
+  }
+}
+
+/** psched_mtu: MTU + link header, what fq_codel's quantum and codel's mtu default to */
+export function psched_mtu(dev: NetDevice): number {
+  return dev.mtu + 14;
+}
+
+// enqueue return bits above NET_XMIT_MASK (include/linux/netdevice.h): a qdisc that consumed the
+// skb on purpose (netem loss: BYPASS; stolen by an action: STOLEN). dev_queue_xmit masks them off.
+export const __NET_XMIT_STOLEN = 0x00010000;
+export const __NET_XMIT_BYPASS = 0x00020000;
+
+/** net_xmit_drop_count: does a child's non-success return count as a drop in its parent */
+export function net_xmit_drop_count(rc: number): boolean {
+  return (rc & __NET_XMIT_STOLEN) === 0;
+}
+
+/** qdisc_purge_queue: a child leaves its tree: ancestors forget its packets, then it is reset */
+export function qdisc_purge_queue(q: Qdisc): void {
+  qdisc_tree_reduce_backlog(q, q.qlen, q.qstats.backlog);
+  q.reset();
 }

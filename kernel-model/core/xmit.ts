@@ -113,7 +113,8 @@ function __dev_xmit_skb(skb: Skb, q: Qdisc, dev: NetDevice, txq: NetdevQueue): n
     qdisc_run_end(q);
     return NET_XMIT_SUCCESS;
   }
-  const rc = q.enqueue(skb);
+  // dev_qdisc_enqueue masks the qdisc-internal bits (__NET_XMIT_BYPASS of netem's loss, …)
+  const rc = q.enqueue(skb) & NET_XMIT_MASK;
   if (qdisc_run_begin(q)) {
     __qdisc_run(q);
     qdisc_run_end(q);

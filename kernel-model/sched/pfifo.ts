@@ -53,4 +53,9 @@ export class PfifoQdisc extends Qdisc {
   protected reset_queue(): void {
     this.q.purge(kfree_skb);
   }
+
+  /** tc/q_fifo.c fifo_print_opt */
+  tc_opts(): string {
+    return `limit ${this.limit}p`;
+  }
 }
