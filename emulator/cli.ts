@@ -18,6 +18,7 @@ const USAGE = `usage:
   skbnet nstat [-a] [-z] [-r] [-n] [PATTERN…]    the model's MIB counters, as iproute2's nstat
   skbnet ip [-s] link [show [dev DEV]]          the model's devices, as \`ip -s link\`
   skbnet softnet                                 per-CPU softnet counters, as /proc/net/softnet_stat
+  skbnet tc [-s] qdisc|class …                   show or change qdiscs at run time, in tc's own syntax
       views take --control PATH (or $SKBNET_CONTROL) and --guest N (default 0)
 options:
   --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
@@ -26,6 +27,7 @@ options:
   --net CIDR          the guest network (default 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15)
   --pcap FILE         write every frame in and out of each device to FILE (pcap)
   --control PATH      open a control socket (0600) for the views below
+  --tc "qdisc …"      a tc command (iproute2 syntax, without "tc") applied at start; repeatable
   --dns-forward ADDR[:PORT]  where the DNS address (10.0.2.3, fec0::3) forwards queries
                       (default: the first nameserver in /etc/resolv.conf)
   --hostfwd [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
@@ -143,6 +145,7 @@ export function main(argv: string[]): void {
       case 'nstat':
       case 'ip':
       case 'softnet':
+      case 'tc':
         view(cmd, args).catch((e: Error) => {
           process.stderr.write(`skbnet ${cmd}: ${e.message}\n`);
           process.exit(1);

@@ -6,6 +6,7 @@ import { PcapWriter } from './pcap-writer';
 import { ServeOptions, nthMac, formatMac } from './options';
 import { sharedMemoryArgs, shellQuote, vhostUserNicArgs } from './qemu-args';
 import { ControlServer } from './control/server';
+import { tcCommand } from '../kernel-model/sched/tc';
 import { ControlRequest } from './control/framing';
 import { nstatCounters } from './views/nstat';
 import { formatIpLink } from './views/ip-link';
@@ -44,6 +45,8 @@ export class Emulator {
 
   /** listen on every socket; resolves once host forwarding is bound (rejects when a rule cannot be) */
   async start(): Promise<void> {
+    // --tc first: a bad command stops the start before any socket exists
+    for (const a of this.attachments) for (const line of this.options.tc) tcCommand(a.stack, splitArgs(line));
     this.control?.listen();
     await Promise.all(this.attachments.map((a) => a.listen()));
   }
@@ -67,6 +70,7 @@ export class Emulator {
         if (name && chosen.length === 0) throw new Error(`Device "${name}" does not exist.`);
         return { ok: true, text: formatIpLink(chosen, req.args.includes('-s') || req.args.includes('-stats')) };
       })
+      .on('tc', (req) => ({ ok: true, text: tcCommand(this.attachment(req).stack, req.args) }))
       .on('softnet', (req) => ({ ok: true, text: softnet_seq_show(this.attachment(req).stack) }));
   }
 
@@ -94,4 +98,9 @@ export class Emulator {
     this.control?.close();
     this.pcap?.close();
   }
+}
+
+/** split a --tc argument into words (plain spaces; tc arguments never need quoting) */
+function splitArgs(line: string): string[] {
+  return line.trim().split(/\s+/).filter(Boolean);
 }

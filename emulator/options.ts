@@ -11,6 +11,8 @@ export interface ServeOptions {
   pcap: string | null;
   /** control socket for the views (`skbnet nstat`, `ip`, `softnet`, …) */
   control: string | null;
+  /** `--tc "qdisc …"`: tc commands in iproute2's syntax applied to every guest's devices at start */
+  tc: string[];
   logLevel: 'error' | 'warn' | 'info';
   /** `--dns-forward ADDR[:PORT]`; null = the first nameserver of /etc/resolv.conf */
   dnsForward: DnsUpstream | null;
@@ -64,6 +66,7 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     net: '10.0.2.0/24',
     pcap: null,
     control: null,
+    tc: [],
     logLevel: 'info',
     dnsForward: null,
     hostfwd: [],
@@ -106,6 +109,9 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
         break;
       case '--control':
         o.control = value(a);
+        break;
+      case '--tc':
+        o.tc.push(value(a));
         break;
       case '--dns-forward':
         try {
