@@ -1,6 +1,7 @@
 // Wiring for one attached guest: a model network stack (its own namespace), the virtio-net device the
 // guest sees as eth0, the vhost-user socket it arrives on, the inet protocols and services, and the
 // optional pcap capture. The emulator is the only place that knows all of these.
+import { IPPROTO_UDP } from '../kernel-model/wire/ipv4';
 import { NetStack } from '../kernel-model/core/stack';
 import { attachInet, Inet, InetConfig, parseInetConfig } from '../kernel-model/inet';
 import { attachInet6, Inet6 } from '../kernel-model/inet6';
@@ -66,6 +67,9 @@ export class VhostUserAttachment {
     if (upstream !== null) options.log.info(`dns: ${formatIpv4(this.inet.dns)}:53 forwards to ${formatUpstream(upstream)}`);
     const max = options.maxConnections;
     this.udpProxy = new UdpProxy(this.ipv4, { maxFlows: max });
+    // guest UDP to the gateway or beyond the link goes to host sockets, as TCP does (terminate rule)
+    this.ipv4.net.udp.forwarder = (d) => this.udpProxy.handle(d);
+    this.ipv4.net.setTerminate(IPPROTO_UDP, true);
     this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream }).start();
     this.hostfwd = options.hostfwd && options.hostfwd.length > 0 ? new HostFwd(this.ipv4, this.tcp, options.hostfwd, { maxConnections: max }) : null;
     const pcap = options.pcap;

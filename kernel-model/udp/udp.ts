@@ -53,6 +53,12 @@ export class UdpSock {
 /** the namespace's UDP port table (udp_table); a handful of in-model services, so arrays per port */
 export class UdpTable {
   private readonly ports = new Map<number, UdpSock[]>();
+  /**
+   * Where a unicast datagram with no bound socket goes before it counts as NoPorts: the outbound
+   * proxy plays a transparent (IP_TRANSPARENT) socket for destinations the model terminates. Returns
+   * true when it took the datagram.
+   */
+  forwarder: ((d: UdpDatagram) => boolean) | null = null;
 
   /**
    * udp_v4_get_port + bind: null (EADDRINUSE) when an existing socket on the port overlaps in both
@@ -175,6 +181,10 @@ export function udp_rcv(skb: Skb, ind: InDevice, rt: number): number {
   d.broadcast = false;
   const sock = net.udp.lookup(dport, daddr, ind.dev);
   if (sock === null) {
+    if (net.udp.forwarder !== null && net.udp.forwarder(d)) {
+      mib.InDatagrams++;
+      return NET_RX_SUCCESS;
+    }
     mib.NoPorts++;
     icmp_send(ind, skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, rt);
     return NET_RX_DROP;

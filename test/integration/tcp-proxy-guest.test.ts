@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import { Guest } from '../support/guest';
 import { CLI, SkbnetProcess } from '../support/skbnet-process';
 import { vhostUserNicArgs } from '../../emulator/qemu-args';
@@ -131,6 +131,22 @@ describe('a real guest: outbound TCP through the host proxy', function () {
     expect(r.code).to.not.equal(0);
     expect(r.output).to.match(/Connection refused/);
     expect(seconds(r.output), 'no SYN retries').to.be.below(1);
+  });
+
+  it('carries guest UDP to a host socket through 10.0.2.2 (UDP proxy): an iperf3 UDP test completes', async () => {
+    const port = 5201 + Math.floor(Math.random() * 1000);
+    const server = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await guest.run(`iperf3 -u -c 10.0.2.2 -p ${port} -t 1 -b 2M -l 1000`, 30000);
+      expect(r.code, r.output).to.equal(0);
+      // the receiver's line: "… sec  X KBytes  Y Kbits/sec  J ms  lost/total (P%)  receiver"
+      const m = /(\d+)\/(\d+) \([\d.e+-]+%\)\s+receiver/.exec(r.output);
+      expect(m, r.output).to.not.equal(null);
+      expect(Number(m![2]), 'datagrams reached the host').to.be.greaterThan(100);
+    } finally {
+      server.kill();
+    }
   });
 
   it('completes 200 concurrent guest connections', async () => {

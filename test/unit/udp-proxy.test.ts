@@ -1,7 +1,7 @@
 // The outbound UDP proxy against real host sockets on 127.0.0.1: a guest flow to the gateway reaches a
 // host echo server through one connected socket per flow and the replies come back from the gateway;
 // ECONNREFUSED turns into ICMP port unreachable; idle flows expire in scheduler time; caps and restrict
-// mode drop and count. Datagrams reach handle() the way routing will hand them over: from udp_rcv.
+// mode drop and count. Datagrams reach handle() through udp_rcv's forwarder hook, as the emulator wires it.
 import { expect } from 'chai';
 import * as dgram from 'dgram';
 import { UdpDatagram } from '../../kernel-model/udp/udp';
@@ -42,10 +42,9 @@ function setup(port: number, opts: UdpProxyOptions = {}): { link: TestLink; prox
   link.inject(arpFrame({ op: 1, spa: '10.0.2.15', tpa: '10.0.2.2' }));
   link.take();
   const proxy = new UdpProxy(link.inet, opts);
-  // until routing hands over datagrams for any destination, the gateway's port stands in for it
-  link.inet.udpBind(port, (d) => {
-    expect(proxy.handle(d)).to.equal(true);
-  }, link.inet.config.host);
+  // as the emulator wires it: udp_rcv hands datagrams no socket wants to the proxy (terminate rule)
+  link.inet.net.udp.forwarder = (d) => proxy.handle(d);
+  link.inet.net.setTerminate(17, true);
   return { link, proxy };
 }
 
