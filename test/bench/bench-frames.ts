@@ -4,7 +4,13 @@ import { GUEST_MAC, arpRequest, icmpEcho, inetChecksum, ip } from '../support/fr
 
 export const GUEST_IP = '10.0.2.15';
 export const GATEWAY_IP = '10.0.2.2';
-/** a UDP port nobody listens on in the model (it answers NoPorts + a rate-limited port unreachable) */
+/**
+ * Where the tx-path UDP frames go: a port nobody listens on at the model's DNS address, so they run
+ * through NAPI, GRO, netif_receive_skb, ip_rcv and udp_rcv and end as NoPorts (plus a rate-limited port
+ * unreachable). Not the gateway: guest UDP to 10.0.2.2 (or beyond the link) goes to the UDP host proxy,
+ * which would make this a benchmark of host sockets.
+ */
+export const SINK_IP = '10.0.2.3';
 export const SINK_PORT = 9;
 export const ETH_HLEN = 14;
 /** IPv4 + UDP headers; frames shorter than this cannot carry the bench's UDP datagram */
@@ -26,7 +32,7 @@ export function udpFrame(frameLen: number, dstMac: Uint8Array, csum: CsumMode): 
   const ipo = ETH_HLEN;
   f.set([0x45, 0, ipLen >> 8, ipLen & 0xff, 0x4b, 0x1d, 0x40, 0, 64, 17, 0, 0], ipo);
   f.set(ip(GUEST_IP), ipo + 12);
-  f.set(ip(GATEWAY_IP), ipo + 16);
+  f.set(ip(SINK_IP), ipo + 16);
   put16(f, ipo + 10, inetChecksum(f, ipo, 20));
   const uo = ipo + 20;
   const ulen = ipLen - 20;
