@@ -29,6 +29,7 @@ import {
   icmpIsError,
 } from '../wire/icmp';
 import { ICMP_EXC_FRAGTIME, icmp_socket_deliver } from './icmp_err';
+import { icmp_build_message } from './icmp_message';
 import { IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPV4_HLEN, IP_OFFSET } from '../wire/ipv4';
 
 /** RFC 8335 extended echo (PROBE); disabled by default (icmp_echo_enable_probe = 0) */
@@ -301,22 +302,12 @@ function icmp_push_reply(
   tos: number,
 ): void {
   const net = ind.net;
-  const len = ICMP_HLEN + dataLen;
-  const skb = net.stack.alloc_skb(len + MAX_IPV4_HEADER);
+  const skb = icmp_build_message(net.stack, MAX_IPV4_HEADER, type, code, rest, src, srcOff, dataLen);
   if (skb === null) {
     net.mib.Icmp.OutErrors++;
     return;
   }
-  if (skb.headroom < MAX_IPV4_HEADER) skb.reserve(MAX_IPV4_HEADER - skb.headroom);
-  const o = skb.put(len);
-  const b = skb.buf;
-  b[o] = type;
-  b[o + 1] = code;
-  b[o + 2] = 0;
-  b[o + 3] = 0;
-  setU32(b, o + 4, rest);
-  copyBytes(b, o + ICMP_HLEN, src, srcOff, dataLen);
-  setU16(b, o + 2, csum_fold(csum_partial(b, o, len)));
+  setU16(skb.buf, skb.data + 2, csum_fold(csum_partial(skb.buf, skb.data, skb.len)));
   net.mib.IcmpMsg.OutType[type]++;
   net.mib.Icmp.OutMsgs++;
   // a drop below is counted by the IP layer; ICMP counts nothing more once the message is built

@@ -3,7 +3,6 @@
 // with RFC 4443 §2.4's rules and Linux's rate limits (icmpv6_global_allow + icmpv6_xrlim_allow).
 import { PACKET_HOST, type Skb } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
-import { copyBytes, setU32 } from '../wire/bytes';
 import { csum_fold, csum_partial } from '../wire/checksum';
 import {
   ICMPV6_DEST_UNREACH,
@@ -33,6 +32,7 @@ import {
 import type { Inet6Dev } from './inet6_dev';
 import { ip6_make_flowlabel, ip6_xmit, MAX_IPV6_HEADER, NET_XMIT_SUCCESS } from './ip6_output';
 import { ndisc_rcv } from './ndisc';
+import { icmp_build_message } from '../icmp/icmp_message';
 import { NET_RX_DROP, NET_RX_SUCCESS } from './netns';
 import { ipv6_skip_exthdr, skipResult } from './exthdrs';
 
@@ -183,22 +183,14 @@ function icmpv6_push_reply(
   tclass: number,
 ): void {
   const net = idev.net;
-  const len = ICMPV6_HLEN + dataLen;
-  const skb = net.stack.alloc_skb(len + MAX_IPV6_HEADER);
+  const skb = icmp_build_message(net.stack, MAX_IPV6_HEADER, type, code, rest, src, srcOff, dataLen);
   if (skb === null) {
     net.mib.Icmp6.OutErrors++;
     return;
   }
-  if (skb.headroom < MAX_IPV6_HEADER) skb.reserve(MAX_IPV6_HEADER - skb.headroom);
-  const o = skb.put(len);
   const b = skb.buf;
-  b[o] = type;
-  b[o + 1] = code;
-  b[o + 2] = 0;
-  b[o + 3] = 0;
-  setU32(b, o + 4, rest);
-  copyBytes(b, o + ICMPV6_HLEN, src, srcOff, dataLen);
-  const c = csum_fold(csum_partial(b, o, len, csum_ipv6_magic(sb, so, db, dof, len, NEXTHDR_ICMP)));
+  const o = skb.data;
+  const c = csum_fold(csum_partial(b, o, skb.len, csum_ipv6_magic(sb, so, db, dof, skb.len, NEXTHDR_ICMP)));
   b[o + 2] = c >>> 8;
   b[o + 3] = c & 0xff;
   // counted when built (__ip6_make_skb), like Linux: a drop below is the IP layer's to count
