@@ -2,14 +2,11 @@
 // by a small DNS server on 127.0.0.1 (--dns-forward), and a --hostfwd'd host connection reaches a
 // listener in the guest (busybox nc -e cat) and echoes, with the host side bound to 127.0.0.1 only.
 import { expect } from 'chai';
-import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
-import * as path from 'path';
 import { Guest } from '../support/guest';
-import { SkbnetProcess } from '../support/skbnet-process';
+import { GuestOnSkbnet } from '../support/guest-on-skbnet';
 import { TestDnsServer } from '../support/dns-server';
-import { vhostUserNicArgs } from '../../emulator/qemu-args';
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -43,26 +40,20 @@ function exchange(host: string, port: number, text: string, timeoutMs = 20000): 
 
 describe('a real guest: DNS through the forwarder and host forwarding into the guest', function () {
   this.timeout(180000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-dns-'));
-  const sock = path.join(dir, 'vu.sock');
+  const setup = new GuestOnSkbnet('dns');
   let dns: TestDnsServer;
-  let skbnet: SkbnetProcess;
   let guest: Guest;
   let hostPort = 0;
 
   before(async () => {
     dns = await TestDnsServer.start({ 'example.test': '192.0.2.7' });
     hostPort = await freePort();
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock, '--dns-forward', `127.0.0.1:${dns.port}`, '--hostfwd', `tcp::${hostPort}-:7777`]);
-    guest = await Guest.boot({ name: 'dns-hostfwd', netArgs: vhostUserNicArgs({ socket: sock, memory: '256M', mac: '52:54:00:12:34:56', queues: 1 }) });
-    const r = await guest.run('ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script', 40000);
-    expect(r.code, r.output).to.equal(0);
+    const args = ['--dns-forward', `127.0.0.1:${dns.port}`, '--hostfwd', `tcp::${hostPort}-:7777`];
+    guest = (await setup.start('dns-hostfwd', args, { dhcp: true })).guest;
   });
   after(async () => {
-    await guest?.shutdown();
-    await skbnet?.stop();
+    await setup.stop();
     dns?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers `nslookup example.test 10.0.2.3` through the forwarder from the DNS server on 127.0.0.1', async () => {
@@ -72,7 +63,7 @@ describe('a real guest: DNS through the forwarder and host forwarding into the g
   });
 
   it('binds the forwarded port on 127.0.0.1 only and says so', async () => {
-    expect(skbnet.stdout).to.include(`hostfwd: tcp 127.0.0.1:${hostPort} -> 10.0.2.15:7777`);
+    expect(setup.skbnet.stdout).to.include(`hostfwd: tcp 127.0.0.1:${hostPort} -> 10.0.2.15:7777`);
     // a non-loopback address of this host must not reach it
     const other = Object.values(os.networkInterfaces())
       .flat()

@@ -2,12 +2,8 @@
 // fragments each, skbnet reassembles them, and the echo replies come back fragmented; the guest's own
 // counters show it fragmented and reassembled. One guest, a few seconds of pings.
 import { expect } from 'chai';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Guest } from '../support/guest';
-import { SkbnetProcess } from '../support/skbnet-process';
-import { vhostUserNicArgs } from '../../emulator/qemu-args';
+import { GuestOnSkbnet } from '../support/guest-on-skbnet';
 
 /** the Ip line pair of /proc/net/snmp as name → value */
 function ipSnmp(text: string): Map<string, number> {
@@ -19,25 +15,13 @@ function ipSnmp(text: string): Map<string, number> {
 
 describe('a real guest pings through skbnet with fragmented datagrams', function () {
   this.timeout(180000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-frag-'));
-  const sock = path.join(dir, 'vu.sock');
-  let skbnet: SkbnetProcess;
+  const setup = new GuestOnSkbnet('frag');
   let guest: Guest;
 
   before(async () => {
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock]);
-    guest = await Guest.boot({
-      name: 'ipv4-frag',
-      netArgs: vhostUserNicArgs({ socket: sock, memory: '256M', mac: '52:54:00:12:34:56', queues: 1 }),
-    });
-    const r = await guest.run('ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script', 40000);
-    expect(r.code, r.output).to.equal(0);
+    guest = (await setup.start('ipv4-frag', [], { dhcp: true })).guest;
   });
-  after(async () => {
-    await guest?.shutdown();
-    await skbnet?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => setup.stop());
 
   it('ping -c 3 -s 4000 10.0.2.2: 0% loss, 4008-byte replies, fragments both ways', async () => {
     const before = ipSnmp((await guest.run('cat /proc/net/snmp')).output);

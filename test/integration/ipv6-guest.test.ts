@@ -2,32 +2,18 @@
 // user`: a router advertisement for fec0::/64 gives it a SLAAC address (EUI-64 of its MAC) and a
 // default route via the model's link-local address, and it pings the gateway fec0::2 without loss.
 import { expect } from 'chai';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Guest } from '../support/guest';
-import { SkbnetProcess } from '../support/skbnet-process';
-import { vhostUserNicArgs } from '../../emulator/qemu-args';
+import { GuestOnSkbnet } from '../support/guest-on-skbnet';
 
 describe('a real guest gets IPv6 (SLAAC from fec0::/64) through skbnet', function () {
   this.timeout(180000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-ipv6-'));
-  const sock = path.join(dir, 'vu.sock');
-  let skbnet: SkbnetProcess;
+  const setup = new GuestOnSkbnet('ipv6');
   let guest: Guest;
 
   before(async () => {
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock]);
-    guest = await Guest.boot({
-      name: 'ipv6',
-      netArgs: vhostUserNicArgs({ socket: sock, memory: '256M', mac: '52:54:00:12:34:56', queues: 1 }),
-    });
+    guest = (await setup.start('ipv6')).guest;
   });
-  after(async () => {
-    await guest?.shutdown();
-    await skbnet?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => setup.stop());
 
   it('autoconfigures fec0::5054:ff:fe12:3456/64 within a few seconds of link up, default route via the model', async () => {
     // wait until the global address has passed DAD (no "tentative"), at most 10 s

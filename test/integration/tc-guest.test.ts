@@ -2,12 +2,9 @@
 // time through the control socket; the guest's ping RTT and the qdisc's counters move accordingly.
 import { expect } from 'chai';
 import { execFile } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Guest } from '../support/guest';
-import { CLI, SkbnetProcess } from '../support/skbnet-process';
-import { vhostUserNicArgs } from '../../emulator/qemu-args';
+import { GuestOnSkbnet } from '../support/guest-on-skbnet';
+import { CLI } from '../support/skbnet-process';
 
 function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) =>
@@ -19,23 +16,14 @@ const avgRtt = (out: string): number => Number(/round-trip min\/avg\/max = [\d.]
 
 describe('qdiscs on a real guest path (tc syntax)', function () {
   this.timeout(120000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-tc-'));
-  const sock = path.join(dir, 'vu.sock');
-  const ctl = path.join(dir, 'ctl.sock');
-  let skbnet: SkbnetProcess;
+  const setup = new GuestOnSkbnet('tc');
+  const ctl = setup.ctl;
   let guest: Guest;
 
   before(async () => {
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock, '--control', ctl, '--tc', 'qdisc replace dev eth0 root netem delay 100ms']);
-    guest = await Guest.boot({ name: 'tc', netArgs: vhostUserNicArgs({ socket: sock, memory: '256M', mac: '52:54:00:12:34:56', queues: 1 }) });
-    const r = await guest.run('ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script', 40000);
-    expect(r.code, r.output).to.equal(0);
+    guest = (await setup.start('tc', ['--tc', 'qdisc replace dev eth0 root netem delay 100ms'], { dhcp: true })).guest;
   });
-  after(async () => {
-    await guest?.shutdown();
-    await skbnet?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => setup.stop());
 
   it('--tc "qdisc replace dev eth0 root netem delay 100ms" puts the guest\'s ping RTT at 100–130 ms', async () => {
     const r = await guest.run('ping -c 5 -i 0.2 -W 3 10.0.2.2', 30000);

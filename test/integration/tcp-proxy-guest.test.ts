@@ -4,14 +4,12 @@
 // all get their reply. The guest's TCP uses TSO (HOST_TSO4): its super-frames reach the model whole.
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'crypto';
-import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
-import * as path from 'path';
 import { execFile, spawn } from 'child_process';
 import { Guest } from '../support/guest';
-import { CLI, SkbnetProcess } from '../support/skbnet-process';
-import { vhostUserNicArgs } from '../../emulator/qemu-args';
+import { GuestOnSkbnet } from '../support/guest-on-skbnet';
+import { CLI } from '../support/skbnet-process';
 
 /** 4 MiB; SKBNET_TCP_MIB=N measures with N MiB instead (the guest keeps the file in RAM) */
 const SIZE = (Number(process.env.SKBNET_TCP_MIB) || 4) << 20;
@@ -45,25 +43,18 @@ function seconds(out: string): number {
 
 describe('a real guest: outbound TCP through the host proxy', function () {
   this.timeout(180000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbnet-tcp-'));
-  const sock = path.join(dir, 'vu.sock');
-  const ctl = path.join(dir, 'ctl.sock');
+  const setup = new GuestOnSkbnet('tcp');
+  const ctl = setup.ctl;
   const data = randomBytes(SIZE);
   const servers: net.Server[] = [];
-  let skbnet: SkbnetProcess;
   let guest: Guest;
 
   before(async () => {
-    skbnet = await SkbnetProcess.serve(['--vhost-user', sock, '--control', ctl]);
-    guest = await Guest.boot({ name: 'tcp-proxy', netArgs: vhostUserNicArgs({ socket: sock, memory: '256M', mac: '52:54:00:12:34:56', queues: 1 }) });
-    const r = await guest.run('ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script', 40000);
-    expect(r.code, r.output).to.equal(0);
+    guest = (await setup.start('tcp-proxy', [], { dhcp: true })).guest;
   });
   after(async () => {
-    await guest?.shutdown();
-    await skbnet?.stop();
     for (const s of servers) s.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await setup.stop();
   });
 
   it('downloads 4 MiB from 127.0.0.1 through 10.0.2.2 and uploads it back, md5 identical both ways', async () => {
