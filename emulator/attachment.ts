@@ -10,13 +10,19 @@ import { DnsForwarder } from '../kernel-model/services/dns/forwarder';
 import { formatUpstream, hostResolver, type DnsUpstream } from '../kernel-model/services/dns/resolv';
 import { UdpProxy } from '../kernel-model/services/host-proxy/udp-proxy';
 import { TcpProxy } from '../kernel-model/services/host-proxy/tcp-proxy';
+import { Udp6Proxy } from '../kernel-model/services/host-proxy/udp6-proxy';
+import { IcmpProxy } from '../kernel-model/services/host-proxy/icmp-proxy';
 import { HostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd';
 import { VirtioNetDevice } from '../devices/virtio-net/virtio-net-device';
+import { IfbDevice } from '../kernel-model/sched/ifb';
+import type { KernelProfile } from '../kernel-model/core/sysctl';
 import { VhostUserServer } from '../devices/vhost-user/server';
 import { PcapWriter } from './pcap-writer';
 import { Logger } from './log';
 import { formatMac } from './options';
 import { formatIpv4 } from '../kernel-model/wire/address';
+import type { UdpEndpoint } from './views/ss';
+import type { UdpSock } from '../kernel-model/udp/udp';
 
 export interface AttachmentOptions {
   socket: string;
@@ -33,6 +39,10 @@ export interface AttachmentOptions {
   restrict?: boolean;
   /** TCP connections and UDP flows of this guest at most (each host proxy applies it) */
   maxConnections?: number;
+  /** bytes one TCP connection buffers per direction at most (TcpSysctl.max_buffered_bytes) */
+  maxBuffer?: number;
+  /** `--sysctl` settings: HZ and net.core knobs for the stack, NAPI settings per device */
+  profile?: KernelProfile;
 }
 
 export class VhostUserAttachment {
@@ -48,20 +58,33 @@ export class VhostUserAttachment {
   readonly dns: DnsForwarder;
   /** outbound UDP: routing hands it datagrams bound beyond the link (udpProxy.handle) */
   readonly udpProxy: UdpProxy;
+  /** outbound UDP over IPv6 (fec0::2 → the host's ::1, other addresses as they are) */
+  readonly udp6Proxy: Udp6Proxy;
   /** outbound TCP: guest connections to any address carried to host sockets */
   readonly tcpProxy: TcpProxy;
+  /** ICMP echo to outside addresses through the host's ping sockets */
+  readonly icmpProxy: IcmpProxy;
   /** --hostfwd rules (null when none) */
   readonly hostfwd: HostFwd | null;
+  /** ifb0: eth0's ingress, shaped by `tc qdisc … dev ifb0` (pass-through while its root is noqueue) */
+  readonly ifb: IfbDevice;
 
   constructor(readonly options: AttachmentOptions) {
     this.guestMac = formatMac(options.guestMac);
     this.inet = parseInetConfig(options.net, { restrict: options.restrict ?? false });
-    this.stack = new NetStack({ log: options.log });
+    this.stack = new NetStack({ log: options.log, sysctl: options.profile?.core });
     this.device = new VirtioNetDevice(this.stack, { queuePairs: options.queues });
+    for (const [name, attrs] of Object.entries(options.profile?.dev ?? {})) {
+      const dev = this.stack.dev_get_by_name(name);
+      if (!dev) continue;
+      if (attrs.gro_flush_timeout !== undefined) dev.gro_flush_timeout = attrs.gro_flush_timeout;
+      if (attrs.napi_defer_hard_irqs !== undefined) dev.napi_defer_hard_irqs = attrs.napi_defer_hard_irqs;
+    }
+    this.ifb = new IfbDevice(this.stack, this.device.dev);
     this.ipv4 = attachInet(this.stack, this.device.dev, this.inet);
     // IPv6 as `-netdev user`: fec0::/64 by router advertisement, gateway fec0::2, DNS fec0::3
     this.ipv6 = attachInet6(this.stack, this.device.dev);
-    this.tcp = tcp_v4_init(this.ipv4.net);
+    this.tcp = tcp_v4_init(this.ipv4.net, options.maxBuffer ? { max_buffered_bytes: options.maxBuffer } : {});
     const upstream = options.dnsForward ?? hostResolver();
     this.dns = new DnsForwarder(this.ipv4, { upstream, inet6: this.ipv6 }).start();
     if (upstream !== null) options.log.info(`dns: ${formatIpv4(this.inet.dns)}:53 forwards to ${formatUpstream(upstream)}`);
@@ -70,7 +93,10 @@ export class VhostUserAttachment {
     // guest UDP to the gateway or beyond the link goes to host sockets, as TCP does (terminate rule)
     this.ipv4.net.udp.forwarder = (d) => this.udpProxy.handle(d);
     this.ipv4.net.setTerminate(IPPROTO_UDP, true);
-    this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream }).start();
+    this.udp6Proxy = new Udp6Proxy(this.ipv6, { maxFlows: max, restrict: this.inet.restrict }).start();
+    this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream, inet6: this.ipv6 }).start();
+    // guest echo requests to other addresses (the terminate rule for ICMP) go out through ping sockets
+    this.icmpProxy = new IcmpProxy(this.ipv4, { maxFlows: max }).start();
     this.hostfwd = options.hostfwd && options.hostfwd.length > 0 ? new HostFwd(this.ipv4, this.tcp, options.hostfwd, { maxConnections: max }) : null;
     const pcap = options.pcap;
     if (pcap) this.stack.dev_add_tap((skb) => pcap.write(skb.buf, skb.mac_header >= 0 ? skb.mac_header : skb.data, skb.tail - (skb.mac_header >= 0 ? skb.mac_header : skb.data)));
@@ -85,10 +111,34 @@ export class VhostUserAttachment {
     }
   }
 
+  /**
+   * The model's UDP endpoints for `skbnet ss -u`: bound sockets (UNCONN) and the proxy's flows, each a
+   * connected transparent socket from the destination the guest addressed to the guest (ESTAB). Recv-Q
+   * of a flow is what the guest sent that the host socket has not taken yet. Read-only; the tables are
+   * private to their owners, read here by element access.
+   */
+  udpEndpoints(): UdpEndpoint[] {
+    const out: UdpEndpoint[] = [];
+    const ports = this.ipv4.net.udp['ports'] as Map<number, UdpSock[]>;
+    for (const list of ports.values()) {
+      for (const s of list) out.push({ laddr: s.addr, lport: s.port, raddr: 0, rport: 0, connected: false, recvQ: 0, sendQ: 0 });
+    }
+    const flows = this.udpProxy['flows'] as Map<number, Map<number, { guestAddr: number; guestPort: number; destAddr: number; destPort: number; queued: number; closed: boolean }>>;
+    for (const m of flows.values()) {
+      for (const f of m.values()) {
+        if (f.closed) continue;
+        out.push({ laddr: f.destAddr, lport: f.destPort, raddr: f.guestAddr, rport: f.guestPort, connected: true, recvQ: f.queued, sendQ: 0 });
+      }
+    }
+    return out;
+  }
+
   close(): void {
     this.hostfwd?.close();
     this.tcpProxy.close();
+    this.icmpProxy.close();
     this.udpProxy.close();
+    this.udp6Proxy.close();
     this.dns.close();
     this.server.close();
   }

@@ -19,6 +19,7 @@ const USAGE = `usage:
   skbnet ip [-s] link [show [dev DEV]]          the model's devices, as \`ip -s link\`
   skbnet softnet                                 per-CPU softnet counters, as /proc/net/softnet_stat
   skbnet tc [-s] qdisc|class …                   show or change qdiscs at run time, in tc's own syntax
+  skbnet ss [-t] [-u] [-i] [-n] [-a] [-l] [-o]    the model's sockets (queues, tcp_info), as iproute2's ss
       views take --control PATH (or $SKBNET_CONTROL) and --guest N (default 0)
 options:
   --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
@@ -27,7 +28,8 @@ options:
   --net CIDR          the guest network (default 10.0.2.0/24: gateway .2, DNS .3, DHCP from .15)
   --pcap FILE         write every frame in and out of each device to FILE (pcap)
   --control PATH      open a control socket (0600) for the views below
-  --tc "qdisc …"      a tc command (iproute2 syntax, without "tc") applied at start; repeatable
+  --tc "qdisc …"      a tc command (iproute2 syntax, without "tc") applied at start; repeatable;
+                      dev ifb0 is eth0's ingress (frames from the guest), e.g. "qdisc replace dev ifb0 root netem loss 5%"
   --dns-forward ADDR[:PORT]  where the DNS address (10.0.2.3, fec0::3) forwards queries
                       (default: the first nameserver in /etc/resolv.conf)
   --hostfwd [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT
@@ -35,6 +37,14 @@ options:
                       repeatable; HOSTADDR defaults to 127.0.0.1, GUESTADDR to 10.0.2.15
   --restrict          the guest reaches only forwarded ports and DNS (-netdev user,restrict=on)
   --max-connections N TCP connections and UDP flows per guest at most (default 1024)
+  --max-buffer BYTES  bytes a TCP connection buffers per direction at most (default 1048576)
+  --sysctl NAME=VALUE the kernel profile, repeatable: net.core.netdev_budget (300),
+                      net.core.netdev_budget_usecs (2 jiffies), net.core.dev_weight (64),
+                      net.core.dev_weight_rx_bias / _tx_bias (1), net.core.netdev_max_backlog (1000),
+                      kernel.hz (CONFIG_HZ: 100|250|300|1000, default 250),
+                      /sys/class/net/eth0/gro_flush_timeout (ns, 0), /sys/class/net/eth0/napi_defer_hard_irqs (0)
+  --metrics [ADDR:]PORT  serve every counter for Prometheus on http://ADDR:PORT/metrics (ADDR default
+                      127.0.0.1; off by default)
   --quiet             log warnings and errors only
 `;
 
@@ -146,6 +156,7 @@ export function main(argv: string[]): void {
       case 'ip':
       case 'softnet':
       case 'tc':
+      case 'ss':
         view(cmd, args).catch((e: Error) => {
           process.stderr.write(`skbnet ${cmd}: ${e.message}\n`);
           process.exit(1);

@@ -10,20 +10,27 @@ import { tcCommand } from '../kernel-model/sched/tc';
 import { ControlRequest } from './control/framing';
 import { nstatCounters } from './views/nstat';
 import { formatIpLink } from './views/ip-link';
+import { formatSs, parseSsArgs, ssRows } from './views/ss';
 import { softnet_seq_show } from '../kernel-model/core/softnet';
 import { formatIpv4 } from '../kernel-model/wire/address';
+import { MetricsServer } from './metrics';
+import type { AddressInfo } from 'net';
 
 export class Emulator {
   readonly attachments: VhostUserAttachment[] = [];
   readonly pcap: PcapWriter | null;
   readonly log: Logger;
   readonly control: ControlServer | null;
+  /** --metrics: Prometheus exposition of every guest's counters */
+  readonly metrics: MetricsServer | null;
+  metricsAddress: AddressInfo | null = null;
   private stopped = false;
 
   constructor(readonly options: ServeOptions, log?: Logger) {
     this.log = log ?? consoleLogger('skbnet', options.logLevel);
     this.pcap = options.pcap ? new PcapWriter(options.pcap) : null;
     this.control = options.control ? this.controlServer(path.resolve(options.control)) : null;
+    this.metrics = options.metrics ? new MetricsServer(() => this.attachments.map((a) => a.stack), this.log) : null;
     options.vhostUser.forEach((socket, i) => {
       this.attachments.push(
         new VhostUserAttachment({
@@ -38,6 +45,8 @@ export class Emulator {
           hostfwd: i === 0 ? options.hostfwd : [],
           restrict: options.restrict,
           maxConnections: options.maxConnections,
+          maxBuffer: options.maxBuffer,
+          profile: options.profile,
         }),
       );
     });
@@ -48,6 +57,7 @@ export class Emulator {
     // --tc first: a bad command stops the start before any socket exists
     for (const a of this.attachments) for (const line of this.options.tc) tcCommand(a.stack, splitArgs(line));
     this.control?.listen();
+    if (this.metrics && this.options.metrics) this.metricsAddress = await this.metrics.listen(this.options.metrics.host, this.options.metrics.port);
     await Promise.all(this.attachments.map((a) => a.listen()));
   }
 
@@ -71,7 +81,12 @@ export class Emulator {
         return { ok: true, text: formatIpLink(chosen, req.args.includes('-s') || req.args.includes('-stats')) };
       })
       .on('tc', (req) => ({ ok: true, text: tcCommand(this.attachment(req).stack, req.args) }))
-      .on('softnet', (req) => ({ ok: true, text: softnet_seq_show(this.attachment(req).stack) }));
+      .on('softnet', (req) => ({ ok: true, text: softnet_seq_show(this.attachment(req).stack) }))
+      .on('ss', (req) => {
+        const a = this.attachment(req);
+        const o = parseSsArgs(req.args);
+        return { ok: true, text: formatSs(ssRows(a.tcp, o.udp ? a.udpEndpoints() : [], o), o) };
+      });
   }
 
   /** the QEMU options to paste for guest i */
@@ -88,6 +103,10 @@ export class Emulator {
     for (const a of this.attachments) {
       for (const b of a.hostfwd?.bindings ?? []) lines.push(`skbnet: hostfwd: ${b.rule.proto} ${b.address}:${b.port} -> ${formatIpv4(b.guestAddr)}:${b.rule.guestPort}`);
     }
+    if (this.metricsAddress) {
+      const a = this.metricsAddress;
+      lines.push(`skbnet: metrics: http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/metrics`);
+    }
     return lines.join('\n');
   }
 
@@ -96,6 +115,7 @@ export class Emulator {
     this.stopped = true;
     for (const a of this.attachments) a.close();
     this.control?.close();
+    this.metrics?.close();
     this.pcap?.close();
   }
 }

@@ -1,6 +1,7 @@
 // Command-line options of `skbnet serve` / `skbnet qemu` (cold path: clarity first).
 import { parseDnsUpstream, type DnsUpstream } from '../kernel-model/services/dns/resolv';
 import { parseHostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd/rule';
+import { emptyKernelProfile, kernel_profile_set, type KernelProfile } from '../kernel-model/core/sysctl';
 
 export interface ServeOptions {
   vhostUser: string[];
@@ -22,9 +23,19 @@ export interface ServeOptions {
   restrict: boolean;
   /** `--max-connections N`: TCP connections and UDP flows per guest at most */
   maxConnections: number;
+  /** `--max-buffer BYTES`: bytes one TCP connection may buffer per direction at most (the model's
+   *  autotuned receive and send buffers stop there; counted when hit) */
+  maxBuffer: number;
+  /** `--sysctl NAME=VALUE` (repeatable): HZ, net.core budgets and weights, per-device NAPI settings */
+  profile: KernelProfile;
+  /** `--metrics ADDR:PORT`: serve Prometheus metrics there (null = off) */
+  metrics: { host: string; port: number } | null;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+/** 1 MiB: ample at a guest link's sub-millisecond RTT; Linux's tcp_rmem[2] (6 MiB) × 1024 connections is not bounded enough */
+export const DEFAULT_MAX_BUFFER = 1 << 20;
 
 export const DEFAULT_GUEST_MAC = '52:54:00:12:34:56';
 
@@ -72,6 +83,9 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     hostfwd: [],
     restrict: false,
     maxConnections: DEFAULT_MAX_CONNECTIONS,
+    maxBuffer: DEFAULT_MAX_BUFFER,
+    profile: emptyKernelProfile(),
+    metrics: null,
   };
   let i = 0;
   const value = (name: string): string => {
@@ -136,6 +150,23 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
         o.maxConnections = n;
         break;
       }
+      case '--max-buffer': {
+        const n = Number(value(a));
+        if (!Number.isInteger(n) || n < 65536 || n > 64 << 20) throw new UsageError('--max-buffer takes 65536..67108864 (bytes)');
+        o.maxBuffer = n;
+        break;
+      }
+      case '--sysctl':
+        try {
+          kernel_profile_set(o.profile, value(a));
+          for (const d of Object.keys(o.profile.dev)) if (d !== 'eth0') throw new Error(`--sysctl: no device '${d}' with NAPI (each guest has eth0)`);
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        break;
+      case '--metrics':
+        o.metrics = parseMetricsAddr(value(a));
+        break;
       case '--quiet':
         o.logLevel = 'warn';
         break;
@@ -147,4 +178,12 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     }
   }
   return { options: o, rest: [] };
+}
+
+/** `--metrics ADDR:PORT`, `[ADDR]:PORT` or `PORT` (then 127.0.0.1: metrics stay local unless asked) */
+export function parseMetricsAddr(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics wants ADDR:PORT or PORT, got '${text}'`);
+  return { host: m[1] || m[2] || '127.0.0.1', port };
 }

@@ -10,6 +10,11 @@ export interface VhostUserQemuOptions {
   index?: number;
   /** QEMU 7.2 under TCG segfaults when the guest starts a vhost-user virtio-net-pci with MSI-X */
   msix?: boolean;
+  /**
+   * false: the device does not offer GUEST_TSO4/GUEST_TSO6 (virtio-net-pci guest_tso4=off,guest_tso6=off),
+   * so skbnet must segment its TCP super-frames in software before they reach the guest. Default: offered.
+   */
+  guestTso?: boolean;
 }
 
 /** memory backend options, once per VM */
@@ -27,6 +32,7 @@ export function vhostUserNicArgs(o: VhostUserQemuOptions): string[] {
     `mac=${o.mac}`,
     'romfile=',
     ...(mq ? ['mq=on'] : []),
+    ...(o.guestTso === false ? ['guest_tso4=off', 'guest_tso6=off'] : []),
     ...(o.msix ? (mq ? [`vectors=${2 * o.queues + 2}`] : []) : ['vectors=0']),
   ].join(',');
   return [

@@ -10,7 +10,8 @@
         "src/memory.cc",
         "src/eventfd.cc",
         "src/poller.cc",
-        "src/fences.cc"
+        "src/fences.cc",
+        "src/ping.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -10,7 +10,10 @@ import { OFFERED_FEATURES, OFFERED_PROTOCOL_FEATURES } from './features';
 import { MAX_FRAME, QueuePair } from './queue-pair';
 import type { NetStack } from '../../kernel-model/core/stack';
 import type { NetDevice } from '../../kernel-model/core/netdevice';
-import { NetDeviceOps, NETDEV_TX_BUSY, NETDEV_TX_OK } from '../../kernel-model/core/netdevice';
+import {
+  NetDeviceOps, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_SOFT_FEATURES, NETIF_F_TSO,
+  NETIF_F_TSO6, NETIF_F_TSO_ECN,
+} from '../../kernel-model/core/netdevice';
 import { NapiStruct, napi_complete_done, napi_schedule } from '../../kernel-model/core/napi';
 import {
   Skb, CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN,
@@ -76,6 +79,7 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
     this.mergeable = has(acked, F.VIRTIO_NET_F_MRG_RXBUF);
     this.guestCsum = has(acked, F.VIRTIO_NET_F_GUEST_CSUM);
     this.guestTso = has(acked, F.VIRTIO_NET_F_GUEST_TSO4) || has(acked, F.VIRTIO_NET_F_GUEST_TSO6);
+    this.dev.features = guest_offload_features(acked);
   }
 
   get ackedFeatures(): bigint {
@@ -320,7 +324,9 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
       h[H.HDR_GSO_TYPE] = t | (skb.gso_type & SKB_GSO_TCP_ECN ? H.VIRTIO_NET_HDR_GSO_ECN : 0);
       h[H.HDR_GSO_SIZE] = skb.gso_size & 0xff;
       h[H.HDR_GSO_SIZE + 1] = skb.gso_size >> 8;
-      const hl = skb.transport_header >= 0 ? skb.transport_header - skb.data + 20 : 0;
+      // a hint (virtio_net_hdr_from_skb): the L2-L4 headers in front of the payload
+      const th = skb.transport_header;
+      const hl = th >= skb.data && th + 13 < skb.data + skb.len ? th - skb.data + (skb.buf[th + 12] >> 4) * 4 : 0;
       h[H.HDR_HDR_LEN] = hl & 0xff;
       h[H.HDR_HDR_LEN + 1] = hl >> 8;
     }
@@ -425,6 +431,25 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
     this.stats.notifications++;
     notify();
   }
+}
+
+/**
+ * What the guest's receive offloads let the model hand this device whole (dev->features), as tun.c
+ * set_offload maps a tap's TUN_F_* offloads — the same GUEST_* bits QEMU's tap back-end passes on:
+ * GUEST_CSUM → NETIF_F_HW_CSUM | NETIF_F_SG; with it, GUEST_TSO4 → NETIF_F_TSO, GUEST_TSO6 →
+ * NETIF_F_TSO6, GUEST_ECN → NETIF_F_TSO_ECN. Anything else is segmented / checksummed in software by
+ * validate_xmit_skb before ndo_start_xmit.
+ */
+export function guest_offload_features(acked: bigint): number {
+  let f = NETIF_F_SOFT_FEATURES;
+  if (!has(acked, F.VIRTIO_NET_F_GUEST_CSUM)) return f;
+  f |= NETIF_F_HW_CSUM | NETIF_F_SG;
+  const tso4 = has(acked, F.VIRTIO_NET_F_GUEST_TSO4);
+  const tso6 = has(acked, F.VIRTIO_NET_F_GUEST_TSO6);
+  if (tso4) f |= NETIF_F_TSO;
+  if (tso6) f |= NETIF_F_TSO6;
+  if ((tso4 || tso6) && has(acked, F.VIRTIO_NET_F_GUEST_ECN)) f |= NETIF_F_TSO_ECN;
+  return f;
 }
 
 const FILL_OK = 0;

@@ -2,6 +2,7 @@
 // (ip/ipaddress.c print_linkinfo / print_link_stats64, column sizing as size_columns does it).
 import type { NetDevice } from '../../kernel-model/core/netdevice';
 import type { RtnlLinkStats64 } from '../../kernel-model/core/netdevice';
+import { ifb_of } from '../../kernel-model/sched/ifb';
 
 const mac = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 
@@ -26,8 +27,11 @@ export function formatIpLink(devs: NetDevice[], withStats: boolean): string {
   return devs
     .map((d) => {
       const up = d.netif_carrier_ok();
-      const flags = `${up ? '' : 'NO-CARRIER,'}BROADCAST,MULTICAST,UP${up ? ',LOWER_UP' : ''}`;
-      let t = `${d.ifindex}: ${d.name}: <${flags}> mtu ${d.mtu} qdisc ${d.qdisc.id} state ${up ? 'UP' : 'DOWN'} mode DEFAULT group default qlen ${d.tx_queue_len}\n`;
+      // an ifb is ether_setup'd with IFF_NOARP and no carrier handling: operstate UNKNOWN (drivers/net/ifb.c)
+      const ifb = ifb_of(d) !== null;
+      const flags = ifb ? 'BROADCAST,NOARP,UP,LOWER_UP' : `${up ? '' : 'NO-CARRIER,'}BROADCAST,MULTICAST,UP${up ? ',LOWER_UP' : ''}`;
+      const state = ifb ? 'UNKNOWN' : up ? 'UP' : 'DOWN';
+      let t = `${d.ifindex}: ${d.name}: <${flags}> mtu ${d.mtu} qdisc ${d.qdisc.id} state ${state} mode DEFAULT group default qlen ${d.tx_queue_len}\n`;
       t += `    link/ether ${mac(d.dev_addr)} brd ff:ff:ff:ff:ff:ff\n`;
       if (withStats) t += statsLines(d.stats);
       return t;

@@ -1,5 +1,6 @@
 // Receive core (net/core/dev.c): the eth_type_trans stage and netif_receive_skb_list →
-// __netif_receive_skb_core (skb_iif, processed++, taps, ptype dispatch, unknown protocol → rx_dropped).
+// __netif_receive_skb_core (skb_iif, processed++, taps, tc ingress, ptype dispatch, unknown protocol →
+// rx_dropped).
 import type { NetStack } from './stack';
 import type { NetDevice } from './netdevice';
 import type { Skb, SkbBatch } from './skb';
@@ -11,11 +12,32 @@ export type PacketHandler = (skb: Skb, dev: NetDevice) => void;
 /** a ptype_all tap (AF_PACKET ETH_P_ALL, pcap): sees received frames and transmit attempts */
 export type PacketTap = (skb: Skb, dev: NetDevice, direction: 'rx' | 'tx') => void;
 
+/**
+ * A device's tc ingress hook (sch_handle_ingress with a `mirred egress redirect` action, as an ifb
+ * setup installs it, sched/ifb.ts): takes the skb (data at the network header, mac_header set) and
+ * keeps a copy if it wants one; the skb is then not delivered (TC_ACT_STOLEN).
+ */
+export type IngressHook = (skb: Skb) => void;
+
+declare module './netdevice' {
+  interface NetDevice {
+    /** dev->tcx_ingress / miniq_ingress: set by dev_set_ingress, absent (undefined) on most devices */
+    tc_ingress?: IngressHook | null;
+  }
+}
+
+/** attach (or with null, detach) the device's ingress hook */
+export function dev_set_ingress(dev: NetDevice, hook: IngressHook | null): void {
+  dev.tc_ingress = hook;
+}
+
 /** struct packet_type for ptype_base */
 export interface PacketType {
   readonly type: number;
   readonly func: PacketHandler;
 }
+
+const NO_TAPS: readonly PacketTap[] = [];
 
 // ptype_base hash (include/linux/netdevice.h)
 export const PTYPE_HASH_SIZE = 16;
@@ -69,7 +91,7 @@ export function netif_receive_skb_list(stack: NetStack, batch: SkbBatch): void {
   const now = stack.scheduler.now();
   const skbs = batch.skbs;
   const n = batch.count;
-  for (let i = 0; i < n; i++) __netif_receive_skb_core(stack, skbs[i], now, sd);
+  for (let i = 0; i < n; i++) __netif_receive_skb_core(stack, skbs[i], now, sd, false);
 }
 
 /**
@@ -77,7 +99,15 @@ export function netif_receive_skb_list(stack: NetStack, batch: SkbBatch): void {
  * (process_backlog's delivery of backlog skbs).
  */
 export function __netif_receive_skb(stack: NetStack, skb: Skb): void {
-  __netif_receive_skb_core(stack, skb, stack.scheduler.now(), stack.this_cpu());
+  __netif_receive_skb_core(stack, skb, stack.scheduler.now(), stack.this_cpu(), false);
+}
+
+/**
+ * netif_receive_skb for a frame an ifb re-injects after its ingress qdisc (ifb_ri_tasklet): marked
+ * tc_skip_classify, so __netif_receive_skb_core skips the taps and the ingress hook this time.
+ */
+export function netif_receive_skb_skip_classify(stack: NetStack, skb: Skb): void {
+  __netif_receive_skb_core(stack, skb, stack.scheduler.now(), stack.this_cpu(), true);
 }
 
 /**
@@ -86,7 +116,7 @@ export function __netif_receive_skb(stack: NetStack, skb: Skb): void {
  * Taps count as handlers (Linux's pt_prev): only a frame nobody took increments rx_dropped.
  * Every handler sees the skb as it arrived: offsets are restored after each.
  */
-function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: SoftnetData): void {
+function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: SoftnetData, skip_classify: boolean): void {
   const dev = skb.dev!;
   skb.skb_iif = dev.ifindex;
   sd.processed++;
@@ -103,7 +133,8 @@ function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: So
   const pkt_type = skb.pkt_type;
   let delivered = false;
 
-  const taps = stack.ptype_all;
+  // skb_skip_tc_classify: a frame back from an ifb skips the taps and the ingress hook
+  const taps = skip_classify ? NO_TAPS : stack.ptype_all;
   for (let i = 0; i < taps.length; i++) {
     try {
       taps[i](skb, dev, 'rx');
@@ -118,6 +149,27 @@ function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: So
     skb.protocol = proto;
     skb.pkt_type = pkt_type;
     delivered = true;
+  }
+
+  // sch_handle_ingress: a redirect (to an ifb) steals the frame; it comes back through
+  // netif_receive_skb_skip_classify once the ifb's qdisc releases it
+  const ingress = dev.tc_ingress;
+  if (ingress && !skip_classify) {
+    if (delivered) {
+      skb.data = data;
+      skb.len = len;
+      skb.mac_header = mac;
+      skb.network_header = nh;
+      skb.transport_header = th;
+      skb.protocol = proto;
+      skb.pkt_type = pkt_type;
+    }
+    try {
+      ingress(skb);
+    } catch (e) {
+      stack.bug(`${dev.name}: ingress hook threw`, e);
+    }
+    return;
   }
 
   const bucket = stack.ptype_base[proto & PTYPE_HASH_MASK];

@@ -12,6 +12,34 @@ import { DEFAULT_GATEWAY_MAC, ETH_DATA_LEN, format_mac } from './eth';
 export const NETDEV_TX_OK = 0x00;
 export const NETDEV_TX_BUSY = 0x10;
 
+// netdev_features_t bits (include/linux/netdev_features.h, NETIF_F_*_BIT). The GSO bits sit at
+// NETIF_F_GSO_SHIFT (16) + the SKB_GSO_* bit, so `gso_type << 16` tests them (net_gso_ok).
+export const NETIF_F_SG = 1 << 0;
+export const NETIF_F_IP_CSUM = 1 << 1;
+export const NETIF_F_HW_CSUM = 1 << 3;
+export const NETIF_F_IPV6_CSUM = 1 << 4;
+/** software GSO (NETIF_F_GSO_BIT 11): on for every device (NETIF_F_SOFT_FEATURES) */
+export const NETIF_F_GSO = 1 << 11;
+export const NETIF_F_GRO = 1 << 14;
+export const NETIF_F_GSO_SHIFT = 16;
+export const NETIF_F_TSO = 1 << 16;
+/** SKB_GSO_DODGY: the device re-validates gso_segs of untrusted GSO skbs */
+export const NETIF_F_GSO_ROBUST = 1 << 17;
+export const NETIF_F_TSO_ECN = 1 << 18;
+/** SKB_GSO_TCP_FIXEDID: may keep the IPv4 ID fixed across segments */
+export const NETIF_F_TSO_MANGLEID = 1 << 19;
+export const NETIF_F_TSO6 = 1 << 20;
+/** NETIF_F_ALL_TSO */
+export const NETIF_F_ALL_TSO = NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN | NETIF_F_TSO_MANGLEID;
+/** NETIF_F_GSO_SOFTWARE (the TCP part; UDP_L4 is bit 33, beyond these 32-bit masks) */
+export const NETIF_F_GSO_SOFTWARE = NETIF_F_ALL_TSO;
+/** NETIF_F_SOFT_FEATURES: what register_netdevice turns on for every device */
+export const NETIF_F_SOFT_FEATURES = NETIF_F_GSO | NETIF_F_GRO;
+/** GSO_LEGACY_MAX_SIZE (include/linux/netdevice.h): default dev->gso_max_size */
+export const GSO_LEGACY_MAX_SIZE = 65536;
+/** GSO_MAX_SEGS: default dev->gso_max_segs */
+export const GSO_MAX_SEGS = 65535;
+
 /** txqueuelen default (DEFAULT_TX_QUEUE_LEN, ether_setup) */
 export const DEFAULT_TX_QUEUE_LEN = 1000;
 
@@ -114,6 +142,16 @@ export class NetDevice {
   gro_flush_timeout = 0;
   /** /sys/class/net/<dev>/napi_defer_hard_irqs; default 0 */
   napi_defer_hard_irqs = 0;
+  /**
+   * dev->features (NETIF_F_*): what the device does for us. A plain device has only the software
+   * features (GSO, GRO); a driver adds checksum and TSO offloads as its peer negotiates them
+   * (virtio-net: from the guest's GUEST_CSUM / GUEST_TSO4 / GUEST_TSO6, as tun.c set_offload).
+   * validate_xmit_skb segments and checksums in software what the device lacks.
+   */
+  features = NETIF_F_SOFT_FEATURES;
+  /** dev->gso_max_size / gso_max_segs (`ip link set dev X gso_max_size N`) */
+  gso_max_size = GSO_LEGACY_MAX_SIZE;
+  gso_max_segs = GSO_MAX_SEGS;
   /** false after unregister_netdev */
   registered = true;
   private carrier = true;

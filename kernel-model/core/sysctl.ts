@@ -63,3 +63,65 @@ export function usecs_to_jiffies(usecs: number, HZ: number): number {
 export function time_after_eq(a: number, b: number): boolean {
   return a >= b;
 }
+
+/**
+ * The kernel profile a user may set at start (`skbnet serve --sysctl NAME=VALUE`): /proc/sys names
+ * for the net.core knobs, the sysfs per-device attributes as /sys/class/net/<dev>/<attr>, and
+ * kernel.hz for CONFIG_HZ (a build option on Linux, not a sysctl: the model's profile setting).
+ */
+export interface KernelProfile {
+  core: NetCoreSysctlOptions;
+  /** per device name: gro_flush_timeout (ns) and napi_defer_hard_irqs */
+  dev: Record<string, { gro_flush_timeout?: number; napi_defer_hard_irqs?: number }>;
+}
+
+export function emptyKernelProfile(): KernelProfile {
+  return { core: {}, dev: {} };
+}
+
+// name → field, bounds (net/core/sysctl_net_core.c: netdev_budget and dev_weight ≥ 1 here, since 0 would
+// stall the model's softirq; netdev_budget_usecs ≥ 0; napi_defer_hard_irqs ≤ S32_MAX, net-sysfs.c)
+const CORE: Record<string, { key: keyof NetCoreSysctlOptions; min: number; max: number }> = {
+  'net.core.netdev_budget': { key: 'netdev_budget', min: 1, max: 0x7fffffff },
+  'net.core.netdev_budget_usecs': { key: 'netdev_budget_usecs', min: 0, max: 0x7fffffff },
+  'net.core.dev_weight': { key: 'dev_weight', min: 1, max: 0x7fffffff },
+  'net.core.dev_weight_rx_bias': { key: 'dev_weight_rx_bias', min: 1, max: 0x7fffffff },
+  'net.core.dev_weight_tx_bias': { key: 'dev_weight_tx_bias', min: 1, max: 0x7fffffff },
+  'net.core.netdev_max_backlog': { key: 'netdev_max_backlog', min: 0, max: 0x7fffffff },
+};
+/** CONFIG_HZ choices (kernel/Kconfig.hz) */
+const HZ_CHOICES = [100, 250, 300, 1000];
+
+/**
+ * Apply one `NAME=VALUE` (sysctl(8) also accepts '/' separators) to the profile; throws with a
+ * message naming the problem. Returns the canonical name.
+ */
+export function kernel_profile_set(p: KernelProfile, assignment: string): string {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new Error(`--sysctl wants NAME=VALUE, got '${assignment}'`);
+  const raw = assignment.slice(0, eq).trim();
+  const text = assignment.slice(eq + 1).trim();
+  if (!/^\d+$/.test(text)) throw new Error(`--sysctl ${raw}: '${text}' is not a non-negative integer`);
+  const v = Number(text);
+  const dev = /^\/?sys[./]class[./]net[./]([^./]+)[./](gro_flush_timeout|napi_defer_hard_irqs)$/.exec(raw);
+  if (dev) {
+    const [, name, attr] = dev;
+    if (attr === 'napi_defer_hard_irqs' && v > 0x7fffffff) throw new Error(`--sysctl ${raw}: at most ${0x7fffffff}`);
+    if (!Number.isSafeInteger(v)) throw new Error(`--sysctl ${raw}: value too large`);
+    (p.dev[name] ??= {})[attr as 'gro_flush_timeout' | 'napi_defer_hard_irqs'] = v;
+    return `/sys/class/net/${name}/${attr}`;
+  }
+  const name = raw.replace(/\//g, '.');
+  if (name === 'kernel.hz' || name === 'kernel.HZ') {
+    if (!HZ_CHOICES.includes(v)) throw new Error(`--sysctl kernel.hz: CONFIG_HZ is one of ${HZ_CHOICES.join(', ')}`);
+    p.core.HZ = v;
+    return 'kernel.hz';
+  }
+  const c = CORE[name];
+  if (!c) {
+    throw new Error(`--sysctl: '${raw}' is not a modelled setting (${[...Object.keys(CORE), 'kernel.hz', '/sys/class/net/DEV/gro_flush_timeout', '/sys/class/net/DEV/napi_defer_hard_irqs'].join(', ')})`);
+  }
+  if (v < c.min || v > c.max) throw new Error(`--sysctl ${name}: ${v} is outside ${c.min}..${c.max}`);
+  p.core[c.key] = v;
+  return name;
+}

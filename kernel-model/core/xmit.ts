@@ -1,9 +1,12 @@
 // Egress core (net/core/dev.c): dev_queue_xmit → qdisc (bypass when empty) → dev_hard_start_xmit →
-// ndo_start_xmit, and dev_queue_xmit_nit for taps. The qdisc loop itself is in sch_generic.ts.
+// validate_xmit_skb (software GSO / checksum for what the device lacks) → ndo_start_xmit, and
+// dev_queue_xmit_nit for taps. The qdisc loop itself is in sch_generic.ts.
 import type { NetStack } from './stack';
 import type { NetDevice, NetdevQueue } from './netdevice';
-import { NETDEV_TX_OK, netif_xmit_frozen_or_stopped } from './netdevice';
-import { kfree_skb, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_UDP_L4, type Skb } from './skb';
+import { NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_TSO_MANGLEID, netif_xmit_frozen_or_stopped } from './netdevice';
+import { CHECKSUM_PARTIAL, kfree_skb, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_UDP_L4, type Skb } from './skb';
+import { can_checksum_protocol, GsoInfo, gso_parse, netif_needs_gso, skb_checksum_help, skb_gso_trim_sent, tcp_gso_build_segment } from './gso';
+import { getU16 } from '../wire/bytes';
 import { __qdisc_run, qdisc_bstats_update, qdisc_run_begin, qdisc_run_end, sch_direct_xmit, TCQ_F_CAN_BYPASS, __QDISC_STATE_DEACTIVATED, type Qdisc } from './sch_generic';
 
 // dev_queue_xmit results (include/linux/netdevice.h)
@@ -131,12 +134,110 @@ export function dev_hard_start_xmit(stack: NetStack, skbs: Skb[], n: number, dev
   for (let i = 0; i < n; i++) {
     const skb = skbs[i];
     const more = i + 1 < n;
-    const rc = xmit_one(stack, skb, dev, txq, more);
+    const v = validate_xmit_skb(stack, skb, dev);
+    let rc: number;
+    if (v === VALIDATE_PASS) rc = xmit_one(stack, skb, dev, txq, more);
+    else if (v === VALIDATE_SEGMENT) rc = xmit_gso_segments(stack, skb, dev, txq, more);
+    else rc = NETDEV_TX_OK; // dropped and counted by validate_xmit_skb
     if (!dev_xmit_complete(rc)) return i;
     kfree_skb(skb);
     if (more && netif_xmit_frozen_or_stopped(txq)) return i + 1;
   }
   return n;
+}
+
+const VALIDATE_PASS = 0;
+const VALIDATE_SEGMENT = 1;
+const VALIDATE_DROP = 2;
+const ETH_P_IPV6 = 0x86dd;
+/** the GSO skb being segmented by validate_xmit_skb / xmit_gso_segments */
+const gsoInfo = new GsoInfo();
+
+/**
+ * netif_skb_features + gso_features_check: the device's features for this skb. More segments than
+ * dev.gso_max_segs → no GSO offload; an IPv4 TSO skb without DF may not keep a fixed ID
+ * (NETIF_F_TSO_MANGLEID off). An untrusted (DODGY) skb needs NETIF_F_GSO_ROBUST: net_gso_ok tests
+ * that with the other gso_type bits.
+ */
+export function netif_skb_features(skb: Skb, dev: NetDevice): number {
+  let features = dev.features;
+  if (skb.gso_size > 0) {
+    if (skb.gso_segs > dev.gso_max_segs) features &= ~0xffff0000;
+    if (skb.gso_type & SKB_GSO_TCPV4 && skb.network_header >= 0 && skb.network_header + 8 <= skb.buf.length) {
+      if (!(getU16(skb.buf, skb.network_header + 6) & 0x4000)) features &= ~NETIF_F_TSO_MANGLEID;
+    }
+  }
+  return features;
+}
+
+/**
+ * validate_xmit_skb (net/core/dev.c): a GSO skb the device cannot take whole (netif_needs_gso) is
+ * segmented in software — here, by xmit_gso_segments one segment at a time; a CHECKSUM_PARTIAL skb
+ * for a device that cannot checksum it gets skb_checksum_help. A malformed skb is dropped and counted
+ * in tx_dropped (validate_xmit_skb's out_kfree_skb path, dev_core_stats_tx_dropped_inc).
+ */
+export function validate_xmit_skb(stack: NetStack, skb: Skb, dev: NetDevice): number {
+  const features = netif_skb_features(skb, dev);
+  if (skb.gso_size > 0 && netif_needs_gso(skb, features)) {
+    const why = gso_parse(skb, gsoInfo);
+    if (why === '') return VALIDATE_SEGMENT;
+    dev.stats.tx_dropped++;
+    stack.ratelimited_warn(`${dev.name}: validate_xmit_skb: GSO skb not segmentable (${why}); dropped`);
+    return VALIDATE_DROP;
+  }
+  if (skb.ip_summed === CHECKSUM_PARTIAL && !can_checksum_protocol(features, skb.protocol === ETH_P_IPV6)) {
+    if (!skb_checksum_help(skb)) {
+      dev.stats.tx_dropped++;
+      stack.ratelimited_warn(`${dev.name}: validate_xmit_skb: checksum offsets outside the frame; dropped`);
+      return VALIDATE_DROP;
+    }
+  }
+  return VALIDATE_PASS;
+}
+
+/**
+ * The segment list of skb_gso_segment sent as dev_hard_start_xmit sends it, built one segment at a
+ * time into one reused skb (the driver copies each out). If the driver refuses a segment
+ * (NETDEV_TX_BUSY) or stops its queue with segments left, the skb is trimmed to the unsent
+ * segments and NETDEV_TX_BUSY returned, so the caller requeues just those (Linux requeues the rest
+ * of the list). No memory for a segment → the skb is dropped (tx_dropped).
+ */
+function xmit_gso_segments(stack: NetStack, skb: Skb, dev: NetDevice, txq: NetdevQueue, more: boolean): number {
+  const g = gsoInfo;
+  const seg = stack.alloc_skb(g.hdr_len + g.mss);
+  if (seg === null) {
+    dev.stats.tx_dropped++;
+    stack.ratelimited_warn(`${dev.name}: validate_xmit_skb: no memory to segment a ${skb.len}-byte GSO skb; dropped`);
+    return NETDEV_TX_OK;
+  }
+  const base = seg.data;
+  const offload = can_checksum_protocol(netif_skb_features(skb, dev), g.ipv6);
+  const n = g.segs;
+  for (let k = 0; k < n; k++) {
+    seg.data = base;
+    seg.len = 0;
+    tcp_gso_build_segment(skb, g, k, seg, offload);
+    const last = k === n - 1;
+    const rc = xmit_one(stack, seg, dev, txq, more || !last);
+    if (!dev_xmit_complete(rc)) {
+      kfree_skb(seg);
+      if (k > 0) requeue_rest(skb, g, k);
+      return NETDEV_TX_BUSY;
+    }
+    if (!last && netif_xmit_frozen_or_stopped(txq)) {
+      kfree_skb(seg);
+      requeue_rest(skb, g, k + 1);
+      return NETDEV_TX_BUSY;
+    }
+  }
+  kfree_skb(seg);
+  return NETDEV_TX_OK;
+}
+
+/** keep only segments k… in skb, with its qdisc length recomputed for the requeue */
+function requeue_rest(skb: Skb, g: GsoInfo, k: number): void {
+  skb_gso_trim_sent(skb, g, k);
+  qdisc_pkt_len_init(skb);
 }
 
 /** xmit_one: taps see the frame (dev_queue_xmit_nit), then the driver */

@@ -6,7 +6,7 @@ import { PACKET_HOST, type Skb } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
 import type { InDevice } from '../ipv4/devinet';
 import { ip_build_and_send_pkt, MAX_IPV4_HEADER } from '../ipv4/ip_output';
-import { NET_RX_DROP, NET_RX_SUCCESS } from '../ipv4/netns';
+import { NET_RX_DROP, NET_RX_SUCCESS, type NetnsIpv4 } from '../ipv4/netns';
 import { RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST } from '../ipv4/route';
 import { formatIpv4, type Ipv4Addr } from '../wire/address';
 import { copyBytes, getU16, getU32, setU16, setU32 } from '../wire/bytes';
@@ -31,6 +31,22 @@ import {
 import { ICMP_EXC_FRAGTIME, icmp_socket_deliver } from './icmp_err';
 import { icmp_build_message } from './icmp_message';
 import { IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPV4_HLEN, IP_OFFSET } from '../wire/ipv4';
+
+/**
+ * Takes an echo request to an address that is not the model's (it reached icmp_rcv through the
+ * namespace's terminate rule for ICMP, NetnsIpv4.setTerminate): the host's ICMP proxy. skb.data is at
+ * the ICMP header, network_header at the IPv4 header, both valid only during the call. True when taken
+ * (sent on, or dropped and counted by the proxy).
+ */
+export type IcmpEchoForwarder = (skb: Skb, ind: InDevice) => boolean;
+/** per namespace; netns_ipv4 itself knows nothing of the proxy */
+const echoForwarders = new WeakMap<NetnsIpv4, IcmpEchoForwarder>();
+
+/** set (or with null remove) the echo forwarder of `net` */
+export function icmp_set_echo_forwarder(net: NetnsIpv4, fn: IcmpEchoForwarder | null): void {
+  if (fn === null) echoForwarders.delete(net);
+  else echoForwarders.set(net, fn);
+}
 
 /** RFC 8335 extended echo (PROBE); disabled by default (icmp_echo_enable_probe = 0) */
 const ICMP_EXT_ECHO = 42;
@@ -68,6 +84,14 @@ export function icmp_rcv(skb: Skb, ind: InDevice, rt: number): number {
   if (type > NR_ICMP_TYPES) {
     // RFC 1122 §3.2.2: unknown types are silently discarded (Linux counts InErrors)
     mib.Icmp.InErrors++;
+    return NET_RX_DROP;
+  }
+  // through the terminate rule (RTN_LOCAL for an address that is not ours): only an echo request goes
+  // on, to the proxy; the model answers nothing in another host's name, and the rest is not routed
+  if (rt === RTN_LOCAL && !ind.isLocal(getU32(b, skb.network_header + 16))) {
+    const fwd = type === ICMP_ECHO ? echoForwarders.get(net) : undefined;
+    if (fwd !== undefined && fwd(skb, ind)) return NET_RX_SUCCESS;
+    mib.Ip.InAddrErrors++;
     return NET_RX_DROP;
   }
   if (rt === RTN_BROADCAST || rt === RTN_MULTICAST) {

@@ -4,7 +4,8 @@
 // except for the transport protocols the namespace terminates (NetnsIpv4.terminate, TCP by default):
 // those reach local delivery for any off-link unicast destination, as with a TPROXY "local 0.0.0.0/0"
 // route, and their protocol answers as that destination (libslirp's rule: the guest's gateway is the
-// whole Internet).
+// whole Internet). ICMP joins the rule when the ICMP proxy runs: icmp_rcv then passes echo requests to
+// other addresses to the proxy and drops the rest as not routed (icmp.ts, icmp_set_echo_forwarder).
 // Fragments for us are reassembled (ip_fragment.ts) and the datagram continues in ip_local_deliver.
 import type { NetDevice } from '../core/netdevice';
 import { PACKET_OTHERHOST, type Skb } from '../core/skb';
@@ -45,12 +46,14 @@ export function ip_rcv(net: NetnsIpv4, skb: Skb, dev: NetDevice): number {
   const vihl = b[o];
   const ihl = vihl & 15;
   if (ihl < 5 || vihl >>> 4 !== 4) return inhdr_error(net, skb, ihl < 5 ? `ihl ${ihl} < 5` : `version ${vihl >>> 4}`);
-  // ECN accounting of ip_rcv_core (IPSTATS_MIB_NOECTPKTS + (tos & INET_ECN_MASK))
+  // ECN accounting of ip_rcv_core (IPSTATS_MIB_NOECTPKTS + (tos & INET_ECN_MASK)), counting
+  // max(1, gso_segs): a GRO-merged skb adds its segments
+  const segs = skb.gso_segs > 1 ? skb.gso_segs : 1;
   switch (b[o + 1] & 3) {
-    case 0: mib.IpExt.InNoECTPkts++; break;
-    case 1: mib.IpExt.InECT1Pkts++; break;
-    case 2: mib.IpExt.InECT0Pkts++; break;
-    default: mib.IpExt.InCEPkts++; break;
+    case 0: mib.IpExt.InNoECTPkts += segs; break;
+    case 1: mib.IpExt.InECT1Pkts += segs; break;
+    case 2: mib.IpExt.InECT0Pkts += segs; break;
+    default: mib.IpExt.InCEPkts += segs; break;
   }
   const hlen = ihl << 2;
   if (skb.len < hlen) return inhdr_error(net, skb, `header length ${hlen} beyond ${skb.len}-byte packet`);

@@ -13,6 +13,7 @@ import { getU16, setU16, setU32 } from '../wire/bytes';
 import type { InDevice } from './devinet';
 import { ip_options_fragment } from './ip_options';
 import { EMSGSIZE, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNREACHABLE } from './route';
+import { rt_tos2priority } from '../sched/sch_pfifo_fast';
 
 export const NET_XMIT_SUCCESS = 0;
 export const NET_XMIT_DROP = 1;
@@ -26,7 +27,9 @@ export const MAX_IPV4_HEADER = ETH_HLEN + IPV4_HLEN + 8;
  * ip_build_and_send_pkt: skb.data is at the transport header and skb.len covers the transport header and
  * payload. Prepends a 20-byte IPv4 header (TTL net.ipv4.ip_default_ttl; IP ID 0 with DF, else from
  * ip_idents), routes on the link, resolves the neighbour and transmits. `dstMac` ≥ 0 skips resolution
- * (a DHCP reply to a client that has no address yet). The skb is consumed in every case.
+ * (a DHCP reply to a client that has no address yet). `ttl` ≥ 0 replaces ip_default_ttl (IP_TTL); `id` ≥ 0
+ * is the IP ID a connected socket chose (ip_select_ident_segs: inet_id), else the rule above applies.
+ * The skb is consumed in every case.
  * Returns NET_XMIT_SUCCESS (sent or queued for ARP; fragmented if larger than the MTU), NET_XMIT_DROP,
  * or -EMSGSIZE when `df` is set and the datagram exceeds the MTU (FragFails; err_handler told).
  */
@@ -39,6 +42,8 @@ export function ip_build_and_send_pkt(
   tos: number,
   df: boolean,
   dstMac: MacAddr | -1 = -1,
+  ttl = -1,
+  id = -1,
 ): number {
   const net = ind.net;
   const rt = ind.inet_addr_type(daddr);
@@ -61,9 +66,9 @@ export function ip_build_and_send_pkt(
   b[o + 1] = tos;
   setU16(b, o + 2, skb.len);
   // ip_select_ident: DF (and not ignore_df) → 0, else the hashed per-destination counter
-  setU16(b, o + 4, df ? 0 : net.ip_idents_reserve(daddr, saddr, protocol));
+  setU16(b, o + 4, id >= 0 ? id & 0xffff : df ? 0 : net.ip_idents_reserve(daddr, saddr, protocol));
   setU16(b, o + 6, df ? IP_DF : 0);
-  b[o + 8] = net.sysctl.ip_default_ttl;
+  b[o + 8] = ttl >= 0 ? ttl & 255 : net.sysctl.ip_default_ttl;
   b[o + 9] = protocol;
   b[o + 10] = 0;
   b[o + 11] = 0;
@@ -73,6 +78,9 @@ export function ip_build_and_send_pkt(
   skb.network_header = o;
   skb.protocol = ETH_P_IP;
   skb.dev = ind.dev;
+  // __ip_make_skb / ip_setsockopt(IP_TOS): priority = rt_tos2priority(tos) (include/net/route.h), so
+  // pfifo_fast's and prio's priomap pick the band Linux would
+  skb.priority = rt_tos2priority(tos);
   return ip_output(ind, skb, rt, daddr, dstMac);
 }
 
@@ -82,7 +90,9 @@ export function ip_output(ind: InDevice, skb: Skb, rt: number, nexthop: Ipv4Addr
   mib.Ip.OutRequests++;
   mib.IpExt.OutOctets += skb.len;
   const mtu = ind.dev.mtu;
-  if (skb.len > mtu) return ip_fragment(ind, skb, mtu, rt, nexthop, dstMac);
+  // ip_finish_output_gso: a GSO skb is judged by its segments (each ≤ mtu: TCP sizes gso_size from
+  // the MSS), and is segmented later by validate_xmit_skb if the device cannot take it whole
+  if (skb.len > mtu && skb.gso_size === 0) return ip_fragment(ind, skb, mtu, rt, nexthop, dstMac);
   return ip_finish_output2(ind, skb, rt, nexthop, dstMac);
 }
 

@@ -1,7 +1,7 @@
 // IPv6 extension headers on receive (net/ipv6/exthdrs.c, net/ipv6/reassembly.c ipv6_frag_rcv):
 // hop-by-hop and destination options (TLVs with RFC 8200 §4.2's unknown-option actions and Linux's
 // padding and count limits), the routing header (RFC 8200 §4.4, RFC 5095), and the fragment header
-// (atomic fragments pass; real fragments are counted and dropped until reassembly exists). Every
+// (atomic fragments pass; real fragments go to reassembly.ts). Every
 // read is bounds-checked against the packet's end. A handler returns the offset of the next header, or
 // -1 when the packet was dropped (already counted, and answered with ICMPv6 where Linux does).
 import type { Skb } from '../core/skb';
@@ -31,6 +31,7 @@ import {
   NEXTHDR_ROUTING,
 } from '../wire/ipv6';
 import { icmp6_send } from './icmp';
+import { ip6_frag_queue, type Ip6Resume } from './reassembly';
 import type { Inet6Dev } from './inet6_dev';
 
 /** ipv6_ext_hdr */
@@ -199,8 +200,12 @@ export function ipv6_rthdr_rcv(idev: Inet6Dev, skb: Skb, off: number, end: numbe
   return -1;
 }
 
-/** ipv6_frag_rcv: atomic fragments pass (RFC 6946); real ones are counted and dropped (no reassembly) */
-export function ipv6_frag_rcv(idev: Inet6Dev, skb: Skb, off: number, end: number): number {
+/**
+ * ipv6_frag_rcv: atomic fragments pass (RFC 6946); real ones are queued (reassembly.ts) and, once
+ * complete, delivered through `resume` from the header after the fragment header. `nhoff` is the byte
+ * that named the fragment header.
+ */
+export function ipv6_frag_rcv(idev: Inet6Dev, skb: Skb, off: number, end: number, nhoff: number, resume: Ip6Resume): number {
   const mib = idev.net.mib;
   const b = skb.buf;
   const nh = skb.network_header;
@@ -224,9 +229,7 @@ export function ipv6_frag_rcv(idev: Inet6Dev, skb: Skb, off: number, end: number
       return -1;
     }
   }
-  mib.Ip6.ReasmFails++;
-  idev.net.logBad(`ipv6: ${idev.dev.name}: fragment from ${formatIpv6(b, nh + 8)} dropped (no reassembly yet)`);
-  return -1;
+  return ip6_frag_queue(idev, skb, off, nhoff, resume);
 }
 
 /** like ipv6_skip_exthdr from an arbitrary header; -1 when the chain runs past `end` */

@@ -17,7 +17,7 @@ import {
   NEXTHDR_NONE,
   NEXTHDR_ROUTING,
 } from '../wire/ipv6';
-import { ipv6_destopt_rcv, ipv6_frag_rcv, ipv6_parse_hopopts, ipv6_rthdr_rcv } from './exthdrs';
+import { ipv6_destopt_rcv, ipv6_frag_rcv, ipv6_parse_hopopts, ipv6_rthdr_rcv, ipv6_skip_exthdr, skipResult } from './exthdrs';
 import { icmp6_send } from './icmp';
 import type { Inet6Dev } from './inet6_dev';
 import { NET_RX_DROP, NET_RX_SUCCESS, type NetnsIpv6 } from './netns';
@@ -42,12 +42,14 @@ export function ipv6_rcv(net: NetnsIpv6, skb: Skb, dev: NetDevice): number {
   const nh = skb.data;
   if (skb.len < IPV6_HLEN) return hdr_err(idev, skb, `truncated header (${skb.len} bytes)`);
   if (b[nh] >>> 4 !== 6) return hdr_err(idev, skb, `version ${b[nh] >>> 4}`);
-  // ECN accounting (IPSTATS_MIB_NOECTPKTS + (dsfield & INET_ECN_MASK))
+  // ECN accounting (IPSTATS_MIB_NOECTPKTS + (dsfield & INET_ECN_MASK)), counting
+  // max(1, gso_segs): a GRO-merged skb adds its segments (ip6_input.c ip6_rcv_core)
+  const segs = skb.gso_segs > 1 ? skb.gso_segs : 1;
   switch ((b[nh + 1] >>> 4) & 3) {
-    case 0: mib.Ip6.InNoECTPkts++; break;
-    case 1: mib.Ip6.InECT1Pkts++; break;
-    case 2: mib.Ip6.InECT0Pkts++; break;
-    default: mib.Ip6.InCEPkts++; break;
+    case 0: mib.Ip6.InNoECTPkts += segs; break;
+    case 1: mib.Ip6.InECT1Pkts += segs; break;
+    case 2: mib.Ip6.InECT0Pkts += segs; break;
+    default: mib.Ip6.InCEPkts += segs; break;
   }
   // RFC 4291 §2.5.3 / §2.7: no loopback on the wire, no interface-local or scope-0 multicast,
   // no multicast source
@@ -102,6 +104,14 @@ function ip6_rcv_finish(idev: Inet6Dev, skb: Skb, off: number, nhoff: number): n
     return ip6_input_finish(idev, skb, off, nhoff);
   }
   if (idev.isLocal(b, nh + 24)) return ip6_input_finish(idev, skb, off, nhoff);
+  // the TPROXY-like rule IPv4 has (NetnsIpv4.terminate): a terminated transport to an off-link unicast
+  // address is delivered locally, and its protocol answers as that address (libslirp terminates every
+  // guest flow). A non-first fragment names no transport: it goes to reassembly, which checks again.
+  if (b[nh + 7] > 1 && !idev.onLink(b, nh + 24)) {
+    const r = ipv6_skip_exthdr(b, nh, nh + skb.len);
+    const p = skipResult.nexthdr;
+    if ((r >= 0 && net.terminate[p] !== 0) || (p === NEXTHDR_FRAGMENT && net.terminating)) return ip6_input_finish(idev, skb, off, nhoff);
+  }
   // ip6_forward: the hop limit is checked first (RFC 8200 §3), then the model declines to forward
   if (b[nh + 7] <= 1) {
     mib.Ip6.InHdrErrors++;
@@ -137,13 +147,18 @@ function ip6_input_finish(idev: Inet6Dev, skb: Skb, start: number, startNhoff: n
         next = ipv6_destopt_rcv(idev, skb, off, end);
         break;
       case NEXTHDR_FRAGMENT:
-        next = ipv6_frag_rcv(idev, skb, off, end);
+        next = ipv6_frag_rcv(idev, skb, off, end, nhoff, ip6_input_finish);
         break;
       case NEXTHDR_NONE:
         // nothing follows (RFC 8200 §4.7): consumed
         mib.Ip6.InDelivers++;
         return NET_RX_SUCCESS;
       default: {
+        if (net.terminating && net.terminate[nexthdr] === 0 && !ipv6IsMulticast(b, nh + 24) && !idev.isLocal(b, nh + 24)) {
+          // a reassembled datagram of a transport the namespace does not terminate, to an off-link address
+          mib.Ip6.InAddrErrors++;
+          return NET_RX_DROP;
+        }
         const handler = nexthdr === NEXTHDR_HOP ? null : net.inet6_protos[nexthdr];
         if (handler === null) {
           mib.Ip6.InUnknownProtos++;

@@ -1,8 +1,8 @@
 // IPv6 output for what the model originates (net/ipv6/ip6_output.c ip6_xmit → ip6_output →
-// ip6_finish_output2 → neigh_output → dev_queue_xmit). No fragmentation: a packet larger than the device
-// MTU is dropped and counted in Ip6FragFails (the model's replies never exceed the request that caused them).
+// ip6_finish_output2 → neigh_output → dev_queue_xmit). A packet larger than the device MTU (a host
+// datagram relayed to the guest) is split by ip6_fragment, as a host's own stack fragments (RFC 8200 §4.5).
 import { kfree_skb, type Skb } from '../core/skb';
-import { formatIpv6, IPV6_HLEN, ipv6IsMulticast, ipv6MulticastMac } from '../wire/ipv6';
+import { FRAG_HLEN, formatIpv6, IP6_MF, IPV6_HLEN, IPV6_MIN_MTU, ipv6IsMulticast, ipv6MulticastMac, NEXTHDR_FRAGMENT } from '../wire/ipv6';
 import { ETH_HLEN, ETH_P_IPV6, eth_header } from '../wire/ethernet';
 import type { MacAddr } from '../wire/address';
 import { setU16, setU32 } from '../wire/bytes';
@@ -62,13 +62,16 @@ export function ip6_xmit(
   // ip6_output / ip6_finish_output: IPSTATS_MIB_OUTREQUESTS and the MTU
   mib.Ip6.OutRequests++;
   mib.Ip6.OutOctets += skb.len;
-  if (skb.len > idev.dev.mtu) {
-    mib.Ip6.FragFails++;
-    idev.net.logBad(`ip6_output: ${skb.len}-byte packet exceeds ${idev.dev.name} mtu ${idev.dev.mtu}; dropped (no fragmentation)`);
-    kfree_skb(skb);
-    return NET_XMIT_DROP;
-  }
-  // ip6_finish_output2
+  // a GSO super-frame is segmented by the device, not fragmented
+  if (skb.len > idev.dev.mtu && skb.gso_size === 0) return ip6_fragment(idev, skb, mcast, dstMac);
+  return ip6_finish_output2(idev, skb, mcast, dstMac);
+}
+
+/** ip6_finish_output2: multicast counters, then the link: a given MAC, a multicast MAC or the neighbour */
+function ip6_finish_output2(idev: Inet6Dev, skb: Skb, mcast: boolean, dstMac: MacAddr | -1): number {
+  const mib = idev.net.mib;
+  const b = skb.buf;
+  const o = skb.network_header;
   if (mcast) {
     mib.Ip6.OutMcastPkts++;
     mib.Ip6.OutMcastOctets += skb.len;
@@ -110,4 +113,54 @@ export function ip6_make_flowlabel(sb: Uint8Array, so: number, db: Uint8Array, d
   h = ((h << 16) | (h >>> 16)) >>> 0; // rol32(hash, 16) as Linux
   const l = h & 0xfffff;
   return l === 0 ? 1 : l;
+}
+
+/**
+ * ip6_fragment (net/ipv6/ip6_output.c, slow path): the packet (a fixed header and no extension headers,
+ * as the model builds them) becomes fragments of at most the MTU, each a copy of the header with a
+ * Fragment header (next header, offset in 8-byte units, M flag, one identification) and a multiple of
+ * 8 payload bytes except the last. FragCreates per fragment, FragOKs once; FragFails when a buffer is
+ * missing (the rest is not sent). Consumes the skb.
+ */
+export function ip6_fragment(idev: Inet6Dev, skb: Skb, mcast: boolean, dstMac: MacAddr | -1): number {
+  const net = idev.net;
+  const mib = net.mib.Ip6;
+  const b = skb.buf;
+  const nh = skb.network_header;
+  const mtu = Math.max(idev.dev.mtu, IPV6_MIN_MTU);
+  const total = skb.len - IPV6_HLEN;
+  const maxfrag = (mtu - IPV6_HLEN - FRAG_HLEN) & ~7;
+  // ipv6_select_ident: one identification per datagram (a namespace counter from a random start)
+  const id = net.next_frag_id();
+  const nexthdr = b[nh + 6];
+  let rc = NET_XMIT_SUCCESS;
+  for (let off = 0; off < total; off += maxfrag) {
+    const len = Math.min(maxfrag, total - off);
+    const frag = net.stack.alloc_skb(MAX_IPV6_HEADER + FRAG_HLEN + len);
+    if (frag === null) {
+      mib.FragFails++;
+      kfree_skb(skb);
+      return NET_XMIT_DROP;
+    }
+    frag.reserve(MAX_IPV6_HEADER - IPV6_HLEN);
+    const o = frag.put(IPV6_HLEN + FRAG_HLEN + len);
+    const fb = frag.buf;
+    fb.set(b.subarray(nh, nh + IPV6_HLEN), o);
+    setU16(fb, o + 4, FRAG_HLEN + len);
+    fb[o + 6] = NEXTHDR_FRAGMENT;
+    fb[o + 40] = nexthdr;
+    fb[o + 41] = 0;
+    setU16(fb, o + 42, off | (off + len < total ? IP6_MF : 0));
+    setU32(fb, o + 44, id);
+    fb.set(b.subarray(nh + IPV6_HLEN + off, nh + IPV6_HLEN + off + len), o + IPV6_HLEN + FRAG_HLEN);
+    frag.network_header = o;
+    frag.transport_header = o + IPV6_HLEN;
+    frag.protocol = ETH_P_IPV6;
+    frag.dev = idev.dev;
+    mib.FragCreates++;
+    if (ip6_finish_output2(idev, frag, mcast, dstMac) !== NET_XMIT_SUCCESS) rc = NET_XMIT_DROP;
+  }
+  mib.FragOKs++;
+  kfree_skb(skb);
+  return rc;
 }

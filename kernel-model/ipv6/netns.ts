@@ -62,6 +62,13 @@ export class NetnsIpv6 {
   readonly scheduler: SchedulerLike;
   readonly sysctl: Ipv6Sysctl;
   readonly inet6_protos: (Inet6ProtocolHandler | null)[] = new Array<Inet6ProtocolHandler | null>(256).fill(null);
+  /**
+   * transports delivered locally for any off-link unicast destination (terminate[nexthdr] = 1), as
+   * NetnsIpv4.terminate: the host proxies then answer as the original destination
+   */
+  readonly terminate = new Uint8Array(256);
+  /** some transport is terminated */
+  terminating = false;
   /** the model's bound UDPv6 ports */
   readonly udp = new Udp6Table();
   readonly drops: Ipv6DropStats = { otherhost: 0, noInet6Dev: 0, mcastNotJoined: 0, handlerErrors: 0 };
@@ -109,6 +116,19 @@ export class NetnsIpv6 {
 
   removeDevice(idev: Inet6Dev): void {
     if (this.byIndex[idev.dev.ifindex] === idev) this.byIndex[idev.dev.ifindex] = undefined;
+  }
+
+  private fragId = -1;
+  /** ipv6_select_ident: the next fragment identification (random start, then +1) */
+  next_frag_id(): number {
+    if (this.fragId < 0) this.fragId = Math.floor(this.random() * 0x1_0000_0000) >>> 0;
+    this.fragId = (this.fragId + 1) >>> 0;
+    return this.fragId;
+  }
+
+  setTerminate(protocol: number, on: boolean): void {
+    this.terminate[protocol & 255] = on ? 1 : 0;
+    this.terminating = this.terminate.some((x) => x !== 0);
   }
 
   inet6_add_protocol(protocol: number, handler: Inet6ProtocolHandler): boolean {

@@ -3,7 +3,8 @@
 // model binds, and ICMPv6 port unreachable for the rest (Udp6NoPorts).
 import { PACKET_HOST, type Skb } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
-import { getU16 } from '../wire/bytes';
+import { getU16, setU16 } from '../wire/bytes';
+import { ip6_make_flowlabel, ip6_xmit, MAX_IPV6_HEADER, NET_XMIT_SUCCESS } from './ip6_output';
 import { csum_fold, csum_partial } from '../wire/checksum';
 import { ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH } from '../wire/icmpv6';
 import { csum_ipv6_magic, formatIpv6, ipv6IsMulticast, NEXTHDR_UDP } from '../wire/ipv6';
@@ -22,6 +23,11 @@ export type Udp6Handler = (skb: Skb, idev: Inet6Dev) => void;
 /** the model's UDPv6 ports (one handler per port, any of our addresses) */
 export class Udp6Table {
   private readonly ports = new Map<number, Udp6Handler>();
+  /**
+   * datagrams to no bound port (the UDP host proxy): skb.data at the UDP header (checksum verified),
+   * network_header at the IPv6 header; true when taken (the caller counts InDatagrams)
+   */
+  forwarder: ((skb: Skb, idev: Inet6Dev) => boolean) | null = null;
   bind(port: number, handler: Udp6Handler): boolean {
     if (!(port > 0 && port < 65536) || this.ports.has(port)) return false;
     this.ports.set(port, handler);
@@ -61,6 +67,21 @@ export function udpv6_rcv(skb: Skb, idev: Inet6Dev): number {
   const handler = net.udp.lookup(getU16(b, o + 2));
   if (handler === undefined) {
     if (!csumOk) return udp6_csum_error(idev);
+    const fwd = net.udp.forwarder;
+    if (fwd !== null && skb.pkt_type === PACKET_HOST) {
+      let taken = false;
+      try {
+        taken = fwd(skb, idev);
+      } catch (e) {
+        net.drops.handlerErrors++;
+        net.log.error(`udpv6: forwarder threw: ${(e as Error)?.stack ?? String(e)}`);
+        taken = true;
+      }
+      if (taken) {
+        mib.Udp6.InDatagrams++;
+        return NET_RX_SUCCESS;
+      }
+    }
     mib.Udp6.NoPorts++;
     if (skb.pkt_type === PACKET_HOST) icmp6_send(idev, skb, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
     return NET_RX_DROP;
@@ -88,4 +109,48 @@ function udp6_csum_error(idev: Inet6Dev): number {
   idev.net.mib.Udp6.InCsumErrors++;
   idev.net.mib.Udp6.InErrors++;
   return NET_RX_DROP;
+}
+
+/** largest UDP payload over IPv6 without a jumbogram (65535 − 8) */
+export const UDP6_MAX_PAYLOAD = 0xffff - UDP_HLEN;
+
+/**
+ * udpv6_sendmsg for a host-originated payload: payload[off, off+len) from sb[so]:sport to db[dof]:dport
+ * (copied; fragmented by ip6_fragment when larger than the MTU). 0 sent or queued, < 0 dropped.
+ */
+export function udpv6_sendto(
+  idev: Inet6Dev,
+  sb: Uint8Array,
+  so: number,
+  sport: number,
+  db: Uint8Array,
+  dof: number,
+  dport: number,
+  payload: Uint8Array,
+  off = 0,
+  len = payload.length - off,
+): number {
+  const net = idev.net;
+  if (off < 0 || len < 0 || off + len > payload.length || len > UDP6_MAX_PAYLOAD) return -1;
+  const skb = net.stack.alloc_skb(MAX_IPV6_HEADER + UDP_HLEN + len);
+  if (skb === null) {
+    net.mib.Udp6.SndbufErrors++;
+    return -1;
+  }
+  if (skb.headroom < MAX_IPV6_HEADER + UDP_HLEN) skb.reserve(MAX_IPV6_HEADER + UDP_HLEN - skb.headroom);
+  const p = skb.put(len);
+  const b = skb.buf;
+  b.set(payload.subarray(off, off + len), p);
+  const o = skb.push(UDP_HLEN);
+  const ulen = len + UDP_HLEN;
+  setU16(b, o, sport);
+  setU16(b, o + 2, dport);
+  setU16(b, o + 4, ulen);
+  setU16(b, o + 6, 0);
+  // RFC 8200 §8.1: a computed 0 is sent as 0xffff
+  const c = csum_fold(csum_partial(b, o, ulen, csum_ipv6_magic(sb, so, db, dof, ulen, NEXTHDR_UDP)));
+  setU16(b, o + 6, c === 0 ? 0xffff : c);
+  net.mib.Udp6.OutDatagrams++;
+  const flow = ip6_make_flowlabel(sb, so, db, dof, NEXTHDR_UDP, (sport << 16) | dport);
+  return ip6_xmit(idev, skb, sb, so, db, dof, NEXTHDR_UDP, net.sysctl.hop_limit, 0, flow) === NET_XMIT_SUCCESS ? 0 : -1;
 }

@@ -1,8 +1,45 @@
 // Bounded byte rings behind a socket: the send buffer (sk_write_queue's bytes, kept until acknowledged)
 // and the receive buffer (in-order unread bytes plus out-of-order bytes at their place). Segments are
 // cut from and copied into these at transmit/receive time, so no per-segment buffers are kept.
-// Both allocate their ring on first use (an idle connection costs no buffer memory).
+// Both allocate their ring on first use and give it back once drained, so an idle connection holds no
+// buffer bytes (Linux frees skbs as they are consumed); drained rings wait in a small per-size pool so a
+// busy connection that drains every segment does not allocate per segment.
 import { after, before, seqSub } from './tcp_states';
+
+/** rings kept for reuse per size (bounded: at most this many idle rings per size, and this many bytes) */
+const RING_POOL_MAX = 32;
+const RING_POOL_BYTES_PER_SIZE = 8 * 1024 * 1024;
+const ringPool = new Map<number, Uint8Array[]>();
+
+function ringAlloc(size: number): Uint8Array {
+  const p = ringPool.get(size);
+  const r = p !== undefined ? p.pop() : undefined;
+  return r ?? new Uint8Array(size);
+}
+
+function ringFree(r: Uint8Array): void {
+  let p = ringPool.get(r.length);
+  if (p === undefined) {
+    p = [];
+    ringPool.set(r.length, p);
+  }
+  if (p.length < Math.min(RING_POOL_MAX, Math.max(1, Math.floor(RING_POOL_BYTES_PER_SIZE / r.length)))) p.push(r);
+}
+
+/** a larger ring holding `n` bytes of `old` from `head` on (wrapping) at its start */
+function ringGrow(old: Uint8Array, head: number, n: number, size: number): Uint8Array {
+  const r = ringAlloc(size);
+  const first = Math.min(n, old.length - head);
+  r.set(old.subarray(head, head + first), 0);
+  if (first < n) r.set(old.subarray(0, n - first), first);
+  ringFree(old);
+  return r;
+}
+
+/** drop every pooled ring (memory measurements) */
+export function tcp_ring_pool_clear(): void {
+  ringPool.clear();
+}
 
 export class SendBuffer {
   private ring: Uint8Array | null = null;
@@ -12,17 +49,27 @@ export class SendBuffer {
   /** sequence number of the byte at the head */
   headSeq = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(public capacity: number) {}
 
   get free(): number {
     return this.capacity - this.len;
+  }
+
+  /** sk_sndbuf grew (tcp_sndbuf_expand): held bytes move to the start of a larger ring */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    if (this.ring !== null) {
+      this.ring = ringGrow(this.ring, this.head, this.len, capacity);
+      this.head = 0;
+    }
+    this.capacity = capacity;
   }
 
   /** copy up to `free` bytes from src; returns how many were taken */
   write(src: Uint8Array, off: number, n: number): number {
     if (n > this.free) n = this.free;
     if (n <= 0) return 0;
-    if (this.ring === null) this.ring = new Uint8Array(this.capacity);
+    if (this.ring === null) this.ring = ringAlloc(this.capacity);
     const r = this.ring;
     let pos = (this.head + this.len) % this.capacity;
     let left = n;
@@ -62,15 +109,26 @@ export class SendBuffer {
     this.head = (this.head + n) % this.capacity;
     this.len -= n;
     this.headSeq = (this.headSeq + n) >>> 0;
-    if (this.len === 0) this.head = 0;
+    if (this.len === 0) {
+      this.head = 0;
+      // drained: nothing to retransmit from it any more
+      if (this.ring !== null) ringFree(this.ring);
+      this.ring = null;
+    }
     return n;
   }
 
   /** free the ring (the socket is done with it) */
   release(): void {
+    if (this.ring !== null) ringFree(this.ring);
     this.ring = null;
     this.len = 0;
     this.head = 0;
+  }
+
+  /** whether byte storage is allocated now */
+  get allocated(): boolean {
+    return this.ring !== null;
   }
 }
 
@@ -89,7 +147,22 @@ export class RecvBuffer {
   readonly ofo: number[] = [];
 
   /** `size` bytes of ring; `capacity` is what the window may cover (size − capacity is rounding slack) */
-  constructor(readonly capacity: number, readonly size: number) {}
+  constructor(public capacity: number, public size: number) {}
+
+  /**
+   * sk_rcvbuf grew (tcp_rcv_space_adjust): the ring's bytes (unread and out of order, all within the
+   * old size from the head) move to the start of a larger ring
+   */
+  grow(capacity: number, size: number): void {
+    if (capacity <= this.capacity && size <= this.size) return;
+    if (size < this.size) size = this.size;
+    if (this.ring !== null) {
+      this.ring = ringGrow(this.ring, this.head, this.size, size);
+      this.head = 0;
+    }
+    this.capacity = Math.max(capacity, this.capacity);
+    this.size = size;
+  }
 
   /** bytes between the head and `seq` */
   offsetOf(seq: number): number {
@@ -102,7 +175,7 @@ export class RecvBuffer {
    */
   store(seq: number, src: Uint8Array, off: number, len: number): void {
     if (len <= 0) return;
-    if (this.ring === null) this.ring = new Uint8Array(this.size);
+    if (this.ring === null) this.ring = ringAlloc(this.size);
     const r = this.ring;
     let pos = (this.head + this.offsetOf(seq)) % this.size;
     let left = len;
@@ -127,10 +200,23 @@ export class RecvBuffer {
     return n;
   }
 
-  /** the reader took `n` bytes */
-  consume(n: number): void {
+  /**
+   * the reader took `n` bytes; `rcv_nxt` tells whether the ring is now empty (nothing unread, nothing
+   * out of order), and then it goes back to the pool
+   */
+  consume(n: number, rcv_nxt = -1): void {
     this.head = (this.head + n) % this.size;
     this.headSeq = (this.headSeq + n) >>> 0;
+    if (rcv_nxt >= 0 && this.headSeq === rcv_nxt >>> 0 && this.ofo.length === 0 && this.ring !== null) {
+      ringFree(this.ring);
+      this.ring = null;
+      this.head = 0;
+    }
+  }
+
+  /** whether byte storage is allocated now */
+  get allocated(): boolean {
+    return this.ring !== null;
   }
 
   /**
@@ -177,6 +263,7 @@ export class RecvBuffer {
   }
 
   release(): void {
+    if (this.ring !== null) ringFree(this.ring);
     this.ring = null;
     this.ofo.length = 0;
     this.head = 0;

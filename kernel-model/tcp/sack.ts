@@ -30,9 +30,12 @@ export class TcpSkbCb {
   }
 }
 
+const EMPTY_RING: (TcpSkbCb | null)[] = [];
+
 export class RtxQueue {
-  private ring: (TcpSkbCb | null)[] = new Array<TcpSkbCb | null>(16).fill(null);
-  private mask = 15;
+  // allocated on the first send (an idle connection keeps no slots)
+  private ring: (TcpSkbCb | null)[] = EMPTY_RING;
+  private mask = 0;
   private head = 0;
   length = 0;
   private readonly pool: TcpSkbCb[] = [];
@@ -103,11 +106,19 @@ export class RtxQueue {
   /** remove the head record (fully acknowledged) */
   shift(): void {
     const r = this.ring[this.head];
-    if (r === null) return;
+    if (r === null || r === undefined) return;
     this.tsRemove(r);
     this.ring[this.head] = null;
     this.head = (this.head + 1) & this.mask;
     this.length--;
+    if (this.length === 0) {
+      // all acknowledged: an idle connection gives its slots and records back
+      this.ring = EMPTY_RING;
+      this.mask = 0;
+      this.head = 0;
+      this.pool.length = 0;
+      return;
+    }
     this.pool.push(r);
   }
 
@@ -150,7 +161,7 @@ export class RtxQueue {
 
   private grow(): void {
     const old = this.ring;
-    const n = old.length * 2;
+    const n = Math.max(16, old.length * 2);
     const ring = new Array<TcpSkbCb | null>(n).fill(null);
     for (let i = 0; i < this.length; i++) ring[i] = old[(this.head + i) & this.mask];
     this.ring = ring;

@@ -3,13 +3,15 @@
 // write (with backpressure), end (FIN), destroy (RST), pause/resume of reading, callbacks and
 // tcp_info. Protocol work is in tcp_input.ts / tcp_output.ts / tcp_timer.ts, named as in Linux.
 import type { InDevice } from '../ipv4/devinet';
-import { formatIpv4, type Ipv4Addr } from '../wire/address';
+import type { Ipv4Addr } from '../wire/address';
 import { RecvBuffer, SendBuffer } from './buffers';
 import { RttEstimator } from './rtt';
+import { ipv4_specific, type TcpAfOps, type TcpInet6 } from './tcp_af_ops';
 import { RtxQueue, SackTagState } from './sack';
 import type { TcpCongestionOps } from './tcp_cong';
 import type { TcpNet } from './tcp_ipv4';
 import { tcp_cleanup_rbuf } from './tcp_input';
+import { tcp_rcv_space_adjust } from './tcp_rcvbuf';
 import { tcp_push, tcp_send_active_reset, tcp_send_fin, tcp_set_state, tcp_done } from './tcp_output';
 import {
   SEND_SHUTDOWN,
@@ -38,6 +40,7 @@ import { tcp_delack_timer, tcp_keepalive_timer, tcp_write_timer } from './tcp_ti
 // inet_csk pending timer kinds (ICSK_TIME_*)
 export const ICSK_TIME_RETRANS = 1;
 export const ICSK_TIME_PROBE0 = 3;
+export const ICSK_TIME_LOSS_PROBE = 5;
 export const ICSK_TIME_REO_TIMEOUT = 6;
 
 // icsk_ack.pending bits
@@ -103,10 +106,21 @@ export class TcpSock {
   daddr: Ipv4Addr = 0;
   sport = 0;
   dport = 0;
+  /** the address family's operations (icsk_af_ops); IPv6 sockets also carry inet6 (saddr/daddr then
+   * hold only a 32-bit fold of the IPv6 addresses, for the ISN hash) */
+  af: TcpAfOps = ipv4_specific;
+  inet6: TcpInet6 | null = null;
 
   // sequence space (tcp_sock)
   iss = 0;
   irs = 0;
+  /**
+   * inet_sock.inet_id: the IPv4 ID of this connected socket's next packet (ip_select_ident_segs), advanced
+   * by the segments each skb becomes. −1 until the first packet; Linux starts it at a random u16
+   * (tcp_v4_connect / tcp_v4_syn_recv_sock), the model from the ISN (a keyed hash) so that seeded runs
+   * keep their random streams.
+   */
+  inet_id = -1;
   snd_una = 0;
   snd_nxt = 0;
   snd_wnd = 0;
@@ -157,6 +171,14 @@ export class TcpSock {
   prr_out = 0;
   high_seq = 0;
   undo_marker = 0;
+  /** retransmissions not yet proven spurious by D-SACK (−1: none were in flight at the start) */
+  undo_retrans = 0;
+  /** F-RTO (RFC 5682) in progress after this RTO (tcp_sock.frto) */
+  frto = false;
+  /** snd_nxt when the tail loss probe went out; 0 = none outstanding (tcp_sock.tlp_high_seq) */
+  tlp_high_seq = 0;
+  /** the probe was a retransmission (not new data) */
+  tlp_retrans = false;
   ca_state = TCP_CA_Open;
   ca!: TcpCongestionOps;
   is_cwnd_limited = false;
@@ -208,6 +230,31 @@ export class TcpSock {
   /** time the SYN / SYN-ACK was first sent, µs, and whether it was retransmitted (for the handshake RTT) */
   syn_sent_us = 0;
   syn_retrans = 0;
+  /** created from a SYN cookie (cookie_v4_check): no SYN-ACK timing, so no handshake RTT but the TS echo */
+  from_cookie = false;
+  /** created by a passive open (a request sock until established: tcp_v4_err treats it as tcp_req_err) */
+  passive = false;
+
+  // path MTU (inet_connection_sock icsk_pmtu_cookie, tcp_sock mtu_info) and ICMP errors
+  /** the PMTU tcp_sync_mss last used */
+  pmtu_cookie = 0;
+  /** the MTU an ICMP frag-needed reported (tcp_v4_err → tcp_v4_mtu_reduced) */
+  mtu_info = 0;
+  /** sk_err_soft: an ICMP error that did not abort the connection ('' none), reported on timeout */
+  err_soft = '';
+
+  // receive-buffer autotuning (tcp_rcv_space_adjust) and the receiver's RTT estimate (rcv_rtt_est)
+  /** sk_rcvbuf (bytes); the window may cover half of it (tcp_win_from_space, tcp_adv_win_scale 1) */
+  sk_rcvbuf = 0;
+  /** rcv_rtt_est.rtt_us (8 × µs), .seq, .time (µs) */
+  rcv_rtt_us = 0;
+  rcv_rtt_seq = 0;
+  rcv_rtt_time = 0;
+  rcv_rtt_last_tsecr = 0;
+  /** rcvq_space: bytes the reader took in the last RTT, from copied_seq `seq` at `time` (µs) */
+  rcvq_space = 0;
+  rcvq_seq = 0;
+  rcvq_time = 0;
 
   // receive-side SACK state (rx_opt.num_sacks, selective_acks, duplicate_sack)
   readonly selective_acks = new Uint32Array(8);
@@ -231,6 +278,9 @@ export class TcpSock {
   // statistics for tcp_info
   bytes_acked = 0;
   bytes_received = 0;
+  /** payload bytes sent, retransmissions included (tcpi_bytes_sent), and retransmitted (tcpi_bytes_retrans) */
+  bytes_sent = 0;
+  bytes_retrans = 0;
   segs_out = 0;
   segs_in = 0;
   data_segs_out = 0;
@@ -241,8 +291,6 @@ export class TcpSock {
   readonly sacktag = new SackTagState();
   readonly sndbuf: SendBuffer;
   readonly rcvbuf: RecvBuffer;
-  /** sk_rcvbuf (the window is half of it) */
-  readonly rcvbuf_bytes: number;
 
   readonly retransmit_timer: TcpTimer;
   readonly delack_timer: TcpTimer;
@@ -253,6 +301,8 @@ export class TcpSock {
   parent: TcpListener | null = null;
   /** the listener to hand this socket to once established (inet_csk_accept) */
   acceptor: TcpListener | null = null;
+  /** the listener whose connection count this socket holds until it closes (TcpListener.children) */
+  owner: TcpListener | null = null;
   /** reading paused by the user: data stays in the receive buffer and the window closes */
   readPaused = false;
   /** pending EV_* bits and the flush guard */
@@ -281,7 +331,7 @@ export class TcpSock {
     const sc = net.sysctl;
     this.rtt = new RttEstimator(sc.tcp_rto_min * 1000, net.HZ);
     this.sndbuf = new SendBuffer(sc.sndbuf);
-    this.rcvbuf_bytes = sc.rcvbuf;
+    this.sk_rcvbuf = sc.rcvbuf;
     // tcp_full_space: the window may cover half of sk_rcvbuf; slack for rounding up to the wscale unit
     this.rcvbuf = new RecvBuffer(sc.rcvbuf >>> 1, (sc.rcvbuf >>> 1) + (1 << 14));
     this.keepalive_time = sc.tcp_keepalive_time;
@@ -317,7 +367,7 @@ export class TcpSock {
   }
 
   toString(): string {
-    return `${formatIpv4(this.saddr)}:${this.sport}→${formatIpv4(this.daddr)}:${this.dport}`;
+    return this.af.format(this);
   }
 
   // ---- socket API ----
@@ -444,7 +494,7 @@ export class TcpSock {
       snd_cwnd: this.snd_cwnd,
       advmss: this.advmss,
       reordering: this.reordering,
-      rcv_space: this.rcvbuf.capacity,
+      rcv_space: this.rcvq_space,
       total_retrans: this.total_retrans,
       snd_wnd: this.snd_wnd,
       rcv_wnd: this.rcv_wnd,
@@ -521,13 +571,15 @@ export class TcpSock {
     if (!this.readPaused && this.onData !== null) {
       const n = this.rcvbuf.peek(end, this.onData);
       if (n > 0) {
-        this.rcvbuf.consume(n);
+        this.rcvbuf.consume(n, end);
+        // tcp_recvmsg: autotuning, then the window update
+        tcp_rcv_space_adjust(this);
         tcp_cleanup_rbuf(this, n);
       }
     } else if (this.orphan) {
       // nobody reads any more: discard
       const n = ((end - this.rcvbuf.headSeq) | 0);
-      if (n > 0) this.rcvbuf.consume(n);
+      if (n > 0) this.rcvbuf.consume(n, end);
     }
     if (this.peer_fin_received && !this.eofDelivered && !this.readPaused && this.rcvbuf.headSeq === end) {
       this.eofDelivered = true;
@@ -548,6 +600,14 @@ export class TcpSock {
     return (this.rcv_nxt_data() - this.rcvbuf.headSeq) | 0;
   }
 
+  /** give back this socket's place in its listener's connection count (closed, or in TIME_WAIT) */
+  releaseOwner(): void {
+    const l = this.owner;
+    if (l === null) return;
+    this.owner = null;
+    l.children--;
+  }
+
   /** true for states where the connection is synchronized (tcp_sk ESTABLISHED and later) */
   get synchronized(): boolean {
     const s = this.state;
@@ -557,15 +617,23 @@ export class TcpSock {
 
 /** a passive opener on a port (inet_csk listen); onConnection gets each child once ESTABLISHED */
 export class TcpListener {
-  /** children in SYN_RECV (the request queue) and established but not yet handed over */
+  /** children in SYN_RECV (the request queue, inet_csk_reqsk_queue_len) */
   synQueue = 0;
+  /** children alive (SYN_RECV up to CLOSED/TIME_WAIT): held against maxConnections */
+  children = 0;
   closed = false;
+  /** icsk_accept_queue.synflood_warned: the "Possible SYN flooding" line was printed */
+  synflood_warned = false;
+  /** when the SYN queue last overflowed (ms; tcp_synq_overflow's rx_opt.ts_recent_stamp), −Infinity never */
+  last_overflow = -Infinity;
   constructor(
     readonly net: TcpNet,
     readonly addr: Ipv4Addr,
     readonly port: number,
     readonly backlog: number,
     readonly onConnection: (sock: TcpSock) => void,
+    /** the connection cap: at most this many children at once (the per-guest cap, --max-connections) */
+    readonly maxConnections = Infinity,
   ) {}
   close(): void {
     this.net.unlisten(this);

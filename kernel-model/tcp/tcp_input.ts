@@ -8,8 +8,10 @@
 import { TcpOptions, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TCP_MAX_WSCALE, TCPOLEN_TSTAMP_ALIGNED, TCP_HLEN } from '../wire/tcp';
 import { getU16, getU32 } from '../wire/bytes';
 import { OFO_DUP, OFO_FULL } from './buffers';
-import { tcp_check_dsack, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS } from './sack';
-import { EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_SCHED, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
+import { tcp_check_dsack, TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS } from './sack';
+import { EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
+import { tcp_schedule_loss_probe } from './tcp_tlp';
+import { tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts } from './tcp_rcvbuf';
 import { tcp_newreno_mark_lost, tcp_rack_advance, tcp_rack_mark_lost } from './tcp_recovery';
 import {
   __tcp_select_window,
@@ -112,8 +114,12 @@ const FLAG_DATA_ACKED = 0x04;
 const FLAG_RETRANS_DATA_ACKED = 0x08;
 const FLAG_SYN_ACKED = 0x10;
 const FLAG_DATA_SACKED = 0x20;
+const FLAG_LOST_RETRANS = 0x80;
+const FLAG_ORIG_SACK_ACKED = 0x200;
 const FLAG_SND_UNA_ADVANCED = 0x400;
 const FLAG_DSACKING_ACK = 0x800;
+const FLAG_SET_XMIT_TIMER = 0x1000;
+const FLAG_DSACK_TLP = 0x20000;
 const FLAG_ACKED = FLAG_DATA_ACKED | FLAG_SYN_ACKED;
 const FLAG_NOT_DUP = FLAG_DATA | FLAG_WIN_UPDATE | FLAG_ACKED;
 const FLAG_CA_ALERT = FLAG_DATA_SACKED | FLAG_DSACKING_ACK;
@@ -299,7 +305,7 @@ function tcp_rcv_synsent_state_process(tp: TcpSock, seg: TcpSeg): void {
   if (f & TCPHDR_ACK) {
     // RFC 9293 3.10.7.3: an ACK outside (ISS, SND.NXT] gets a RST (unless it is one)
     if (!after(seg.ack, tp.iss) || after(seg.ack, tp.snd_nxt)) {
-      if (!(f & TCPHDR_RST)) tcp_v4_send_reset_to(tp.net, tp.ind, tp.saddr, tp.daddr, tp.sport, tp.dport, seg.ack, 0, TCPHDR_RST);
+      if (!(f & TCPHDR_RST)) tp.af.send_reset(tp, seg.ack, 0, TCPHDR_RST);
       return;
     }
     if (tp.saw_tstamp && tp.rcv_tsecr !== 0 && tp.net.sysctl.tcp_timestamps) {
@@ -378,11 +384,13 @@ function tcp_rcv_state_process(tp: TcpSock, seg: TcpSeg): void {
   const st = tp.state;
   if (st === TCP_SYN_RECV) {
     if (!after(seg.ack, tp.snd_una) || after(seg.ack, tp.snd_nxt)) {
-      tcp_v4_send_reset_to(tp.net, tp.ind, tp.saddr, tp.daddr, tp.sport, tp.dport, seg.ack, 0, TCPHDR_RST);
+      tp.af.send_reset(tp, seg.ack, 0, TCPHDR_RST);
       return;
     }
-    // the handshake's RTT (tcp_synack_rtt_meas) unless the SYN-ACK was retransmitted
-    if (tp.syn_retrans === 0) tcp_ack_update_rtt(tp, tp.now_us() - tp.syn_sent_us, -1);
+    // the handshake's RTT (tcp_synack_rtt_meas) unless the SYN-ACK was retransmitted; a cookie
+    // child has no SYN-ACK time (snt_synack 0): only the echoed timestamp can give a sample
+    if (tp.from_cookie) tcp_ack_update_rtt(tp, -1, -1);
+    else if (tp.syn_retrans === 0) tcp_ack_update_rtt(tp, tp.now_us() - tp.syn_sent_us, -1);
     tp.net.mib.Tcp.PassiveOpens++;
     if (tp.parent !== null) {
       tp.acceptor = tp.parent;
@@ -397,7 +405,7 @@ function tcp_rcv_state_process(tp: TcpSock, seg: TcpSeg): void {
     tp.snd_wnd = seg.window << tp.snd_wscale;
     tp.snd_wl1 = seg.seq;
     tp.max_window = Math.max(tp.max_window, tp.snd_wnd);
-    tcp_sync_mss(tp, tp.ind.dev.mtu);
+    tcp_sync_mss(tp, tp.pmtu_cookie || tp.ind.dev.mtu);
     tp.events |= EV_CONNECT;
     if (tp.fin_queued) tcp_set_state(tp, TCP_FIN_WAIT1);
   }
@@ -429,6 +437,9 @@ function tcp_rcv_state_process(tp: TcpSock, seg: TcpSeg): void {
       }
       break;
   }
+
+  // the receiver's RTT from the echoed timestamp (tcp_rcv_established step 5), for autotuning
+  if (seg.len > 0) tcp_rcv_rtt_measure_ts(tp, seg.len);
 
   // step 7: data (and FIN)
   const s7 = tp.state;
@@ -529,13 +540,14 @@ function tcp_sacktag_write_queue(tp: TcpSock, seg: TcpSeg, prior_snd_una: number
   let flag = 0;
   const mib = tp.net.mib.TcpExt;
   let first = 0;
+  const q = tp.rtx;
   if (tcp_check_dsack(o.sack, o.numSacks, prior_snd_una)) {
     st.dsack = true;
     mib.TCPDSACKRecv++;
     flag |= FLAG_DSACKING_ACK;
     first = 1;
+    flag |= tcp_dsack_undo_account(tp, o.sack[0], o.sack[1], prior_snd_una);
   }
-  const q = tp.rtx;
   for (let k = first; k < o.numSacks; k++) {
     const s = o.sack[2 * k];
     const e = o.sack[2 * k + 1];
@@ -554,6 +566,7 @@ function tcp_sacktag_write_queue(tp: TcpSock, seg: TcpSeg, prior_snd_una: number
         if (before(r.end_seq, tp.highest_sack) && tp.sacked_out > 0) {
           st.reord = true;
         }
+        if (!after(r.end_seq, tp.high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
         if (st.firstSackt < 0 || r.xmit_us < st.firstSackt) st.firstSackt = r.xmit_us;
         if (r.xmit_us > st.lastSackt) st.lastSackt = r.xmit_us;
       }
@@ -582,6 +595,30 @@ function tcp_sacktag_write_queue(tp: TcpSock, seg: TcpSeg, prior_snd_una: number
   return flag;
 }
 
+/**
+ * The D-SACK half of tcp_check_dsack / tcp_sacktag_one: a duplicate report of a retransmission made
+ * since undo_marker proves that retransmission unnecessary (undo_retrans counts down to an undo).
+ * Also says whether the D-SACK covers the tail loss probe (FLAG_DSACK_TLP).
+ */
+function tcp_dsack_undo_account(tp: TcpSock, s: number, e: number, prior_snd_una: number): number {
+  let flag = 0;
+  if (tp.tlp_high_seq && tp.tlp_retrans && !after(e, tp.tlp_high_seq) && before(s, tp.tlp_high_seq)) flag |= FLAG_DSACK_TLP;
+  if (!tp.undo_marker || tp.undo_retrans <= 0 || !after(e, tp.undo_marker)) return flag;
+  if (!after(e, prior_snd_una)) {
+    // below the cumulative ACK: count the segments it covers
+    const segs = Math.max(1, Math.ceil(seqSub(e, s) / Math.max(tp.mss_cache, 1)));
+    tp.undo_retrans = Math.max(0, tp.undo_retrans - segs);
+    return flag;
+  }
+  const q = tp.rtx;
+  for (let i = q.indexAfter(s); i < q.length && tp.undo_retrans > 0; i++) {
+    const r = q.at(i);
+    if (!before(r.seq, e)) break;
+    if (r.sacked & TCPCB_EVER_RETRANS && !before(r.seq, s) && !after(r.end_seq, e)) tp.undo_retrans--;
+  }
+  return flag;
+}
+
 /** tcp_clean_rtx_queue: drop fully acknowledged records; returns FLAG_* and fills rtt outputs */
 function tcp_clean_rtx_queue(tp: TcpSock, out: { seq_rtt: number; acked: number }): number {
   const q = tp.rtx;
@@ -606,6 +643,7 @@ function tcp_clean_rtx_queue(tp: TcpSock, out: { seq_rtt: number; acked: number 
       flag |= FLAG_RETRANS_DATA_ACKED;
     } else if (!(s & TCPCB_SACKED_ACKED)) {
       if (first_ackt < 0) first_ackt = r.xmit_us;
+      if (!after(r.end_seq, tp.high_seq)) flag |= FLAG_ORIG_SACK_ACKED;
     }
     if (s & TCPCB_SACKED_ACKED) tp.sacked_out--;
     else {
@@ -641,17 +679,17 @@ function tcp_ack(tp: TcpSock, seg: TcpSeg): number {
       tcp_send_challenge_ack(tp);
       return -1;
     }
-    // old_ack: still take its SACK information
+    // old_ack: still take its SACK information (and a D-SACK may undo a reduction)
     if (seg.opts.numSacks > 0 && tp.sack_ok) {
       flag |= tcp_sacktag_write_queue(tp, seg, prior_snd_una);
       tcp_fastretrans_alert(tp, 0, flag);
-      tcp_xmit_retransmit_queue(tp);
+      tcp_xmit_recovery(tp, rexmit);
     }
     return 0;
   }
   if (after(ack, tp.snd_nxt)) return -1;
 
-  if (tp.icsk_pending === ICSK_TIME_REO_TIMEOUT) tcp_rearm_rto(tp);
+  if (tp.icsk_pending === ICSK_TIME_REO_TIMEOUT || tp.icsk_pending === ICSK_TIME_LOSS_PROBE) tcp_rearm_rto(tp);
   if (after(ack, prior_snd_una)) {
     flag |= FLAG_SND_UNA_ADVANCED;
     tp.retransmits = 0;
@@ -673,7 +711,7 @@ function tcp_ack(tp: TcpSock, seg: TcpSeg): number {
       tp.snd_wnd = nwin;
       if (nwin > tp.max_window) {
         tp.max_window = nwin;
-        tcp_sync_mss(tp, tp.ind.dev.mtu);
+        tcp_sync_mss(tp, tp.pmtu_cookie || tp.ind.dev.mtu);
       }
     }
   }
@@ -689,9 +727,11 @@ function tcp_ack(tp: TcpSock, seg: TcpSeg): number {
   }
 
   if (prior_packets === 0) {
-    // no_queue: a window probe may have been answered
+    // no_queue: a D-SACK may undo; a window probe may have been answered
+    if (flag & FLAG_DSACKING_ACK) tcp_fastretrans_alert(tp, 0, flag);
     if (tp.icsk_pending === ICSK_TIME_PROBE0) tcp_ack_probe(tp);
     if (tp.saw_tstamp && tp.rcv_tsecr && flag & FLAG_SND_UNA_ADVANCED) tcp_ack_update_rtt(tp, -1, -1);
+    if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
     return 1;
   }
 
@@ -707,24 +747,29 @@ function tcp_ack(tp: TcpSock, seg: TcpSeg): number {
   if (flag & FLAG_ACKED) {
     if (tp.is_reno()) tcp_remove_reno_sacks(tp, acked_pkts);
     tp.ca.pkts_acked(tp, acked_pkts, rtt_sample);
-    // tcp_set_xmit_timer
-    tcp_rearm_rto(tp);
+    flag |= FLAG_SET_XMIT_TIMER;
   }
+  if (tp.tlp_high_seq) tcp_process_tlp_ack(tp, ack, flag);
 
   let num_dupack = 0;
+  rexmit = REXMIT_NONE;
   if (!(flag & FLAG_NOT_DUP) || flag & FLAG_CA_ALERT || tp.ca_state !== TCP_CA_Open) {
     if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DSACKING_ACK))) num_dupack = 1;
     flag = tcp_fastretrans_alert(tp, num_dupack, flag);
   } else if (tp.ca_state === TCP_CA_Open && tp.sack_ok) {
-    tcp_rack_mark_lost(tp);
+    if (tcp_rack_mark_lost(tp)) flag &= ~FLAG_SET_XMIT_TIMER;
   }
+  const what = rexmit;
+  // tcp_set_xmit_timer: the loss probe, else the RTO (unless RACK armed its reorder timer)
+  if (flag & FLAG_SET_XMIT_TIMER && !tcp_schedule_loss_probe(tp, true)) tcp_rearm_rto(tp);
   const delivered = tp.delivered - prior_delivered;
   const newly_lost = tp.lost_out > prior_lost ? tp.lost_out - prior_lost : 0;
   mib.TCPDelivered += delivered;
   // tcp_cong_control
   if (tcp_in_cwnd_reduction(tp)) tcp_cwnd_reduction(tp, delivered, newly_lost, flag);
   else if (tcp_may_raise_cwnd(tp, flag)) tp.ca.cong_avoid(tp, ack, delivered);
-  tcp_xmit_retransmit_queue(tp);
+  // the model's Open-state RACK pass above may have marked losses without a recovery decision
+  tcp_xmit_recovery(tp, what === REXMIT_NONE && tp.lost_out > 0 ? REXMIT_LOST : what);
   return 1;
 }
 
@@ -777,23 +822,42 @@ function tcp_set_ca_state(tp: TcpSock, s: number): void {
   tp.ca_state = s;
 }
 
+/** tcp_init_undo: remember where this reduction began and how many retransmissions are in flight */
+export function tcp_init_undo(tp: TcpSock): void {
+  tp.undo_marker = tp.snd_una || 1;
+  // retransmissions still in flight may be D-SACKed later
+  tp.undo_retrans = tp.retrans_out ? tp.retrans_out : -1;
+}
+
+/** tcp_current_ssthresh: the threshold to restore on undo */
+function tcp_current_ssthresh(tp: TcpSock): number {
+  if (tcp_in_cwnd_reduction(tp)) return tp.snd_ssthresh;
+  return Math.max(tp.snd_ssthresh, (tp.snd_cwnd >>> 1) + (tp.snd_cwnd >>> 2));
+}
+
 /** tcp_enter_recovery + tcp_init_cwnd_reduction */
 export function tcp_enter_recovery(tp: TcpSock): void {
   const mib = tp.net.mib.TcpExt;
   if (tp.is_reno()) mib.TCPRenoRecovery++;
   else mib.TCPSackRecovery++;
   tp.prior_ssthresh = 0;
-  tp.undo_marker = tp.snd_una || 1;
+  tcp_init_undo(tp);
   if (!tcp_in_cwnd_reduction(tp)) {
-    tp.prior_ssthresh = tp.snd_ssthresh;
-    tp.high_seq = tp.snd_nxt;
-    tp.snd_cwnd_cnt = 0;
-    tp.prior_cwnd = tp.snd_cwnd;
-    tp.prr_delivered = 0;
-    tp.prr_out = 0;
-    tp.snd_ssthresh = tp.ca.ssthresh(tp);
+    tp.prior_ssthresh = tcp_current_ssthresh(tp);
+    tcp_init_cwnd_reduction(tp);
   }
   tcp_set_ca_state(tp, TCP_CA_Recovery);
+}
+
+/** tcp_init_cwnd_reduction: PRR starts; the loss probe (if any) is settled by this reduction */
+function tcp_init_cwnd_reduction(tp: TcpSock): void {
+  tp.high_seq = tp.snd_nxt;
+  tp.tlp_high_seq = 0;
+  tp.snd_cwnd_cnt = 0;
+  tp.prior_cwnd = tp.snd_cwnd;
+  tp.prr_delivered = 0;
+  tp.prr_out = 0;
+  tp.snd_ssthresh = tp.ca.ssthresh(tp);
 }
 
 /** tcp_cwnd_reduction: Proportional Rate Reduction (RFC 6937) */
@@ -823,8 +887,7 @@ function tcp_end_cwnd_reduction(tp: TcpSock): void {
 }
 
 /** tcp_try_keep_open / tcp_try_to_open */
-function tcp_try_to_open(tp: TcpSock): void {
-  if (tp.retrans_out === 0) tp.retrans_stamp = 0;
+function tcp_try_keep_open(tp: TcpSock): void {
   if (tp.ca_state !== TCP_CA_CWR) {
     const s = tp.sacked_out + tp.lost_out > 0 || tp.retrans_out > 0 ? TCP_CA_Disorder : TCP_CA_Open;
     if (tp.ca_state !== s) {
@@ -834,18 +897,174 @@ function tcp_try_to_open(tp: TcpSock): void {
   }
 }
 
-/** tcp_identify_packet_loss */
-function tcp_identify_packet_loss(tp: TcpSock, flag: number): void {
-  if (tp.rtx.length === 0) return;
-  if (tp.is_reno()) tcp_newreno_mark_lost(tp, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
-  else tcp_rack_mark_lost(tp);
+function tcp_try_to_open(tp: TcpSock): void {
+  if (tp.retrans_out === 0) tp.retrans_stamp = 0;
+  tcp_try_keep_open(tp);
+}
+
+// ---- undo of spurious reductions (tcp_input.c: tcp_may_undo, tcp_try_undo_*) ----
+
+/** tcp_packet_delayed: the ACK echoes a TSval older than our first retransmission, or nothing was retransmitted */
+function tcp_packet_delayed(tp: TcpSock): boolean {
+  if (tp.retrans_stamp && tp.saw_tstamp && tp.rcv_tsecr) {
+    // tcp_tsopt_ecr_before: the echoed clock (less our offset) precedes the first retransmission
+    const ecr = (tp.rcv_tsecr - tp.ts_offset) >>> 0;
+    if (before(ecr, Math.floor(tp.retrans_stamp) >>> 0)) return true;
+  }
+  return !tp.retrans_stamp && tp.state !== TCP_SYN_SENT;
+}
+
+/** tcp_may_undo: every retransmission proved unnecessary (D-SACKs) or the originals got through */
+function tcp_may_undo(tp: TcpSock): boolean {
+  return tp.undo_marker !== 0 && (!tp.undo_retrans || tcp_packet_delayed(tp));
+}
+
+/** tcp_undo_cwnd_reduction: cwnd and ssthresh back to what they were (tcp_reno_undo_cwnd) */
+function tcp_undo_cwnd_reduction(tp: TcpSock, unmark_loss: boolean): void {
+  if (unmark_loss) {
+    const q = tp.rtx;
+    for (let i = 0; i < q.length; i++) q.at(i).sacked &= ~TCPCB_LOST;
+    tp.lost_out = 0;
+  }
+  if (tp.prior_ssthresh) {
+    tp.snd_cwnd = Math.max(tp.snd_cwnd, tp.prior_cwnd);
+    if (tp.prior_ssthresh > tp.snd_ssthresh) tp.snd_ssthresh = tp.prior_ssthresh;
+  }
+  tp.snd_cwnd_stamp = tp.jiffies();
+  tp.undo_marker = 0;
+  // make RACK look at the queue again
+  tp.rack_advanced = true;
+}
+
+/** tcp_any_retrans_done */
+function tcp_any_retrans_done(tp: TcpSock): boolean {
+  if (tp.retrans_out) return true;
+  const head = tp.rtx.first();
+  return head !== null && (head.sacked & TCPCB_EVER_RETRANS) !== 0;
+}
+
+/** tcp_try_undo_recovery: high_seq is ACKed; undo if the reduction was spurious. True = hold the state (Reno) */
+function tcp_try_undo_recovery(tp: TcpSock): boolean {
+  if (tcp_may_undo(tp)) {
+    const loss = tp.ca_state === TCP_CA_Loss;
+    tcp_undo_cwnd_reduction(tp, false);
+    if (loss) tp.net.mib.TcpExt.TCPLossUndo++;
+    else tp.net.mib.TcpExt.TCPFullUndo++;
+  }
+  if (tp.snd_una === tp.high_seq && tp.is_reno()) {
+    // RFC 6582: hold the state until something above high_seq is ACKed
+    if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
+    return true;
+  }
+  tcp_set_ca_state(tp, TCP_CA_Open);
+  return false;
+}
+
+/** tcp_try_undo_dsack: D-SACKs covered every retransmission of this episode */
+function tcp_try_undo_dsack(tp: TcpSock): boolean {
+  if (tp.undo_marker && !tp.undo_retrans) {
+    tcp_undo_cwnd_reduction(tp, false);
+    tp.net.mib.TcpExt.TCPDSACKUndo++;
+    return true;
+  }
+  return false;
+}
+
+/** tcp_try_undo_loss: an RTO proved spurious (by timestamps, D-SACKs, or F-RTO) */
+function tcp_try_undo_loss(tp: TcpSock, frto_undo: boolean): boolean {
+  if (frto_undo || tcp_may_undo(tp)) {
+    tcp_undo_cwnd_reduction(tp, true);
+    const mib = tp.net.mib.TcpExt;
+    mib.TCPLossUndo++;
+    if (frto_undo) mib.TCPSpuriousRTOs++;
+    tp.retransmits = 0;
+    if (frto_undo || !tp.is_reno()) tcp_set_ca_state(tp, TCP_CA_Open);
+    return true;
+  }
+  return false;
+}
+
+/** tcp_try_undo_partial: a partial ACK for an original transmission in Recovery. True = send nothing more now */
+function tcp_try_undo_partial(tp: TcpSock): boolean {
+  if (tp.undo_marker && tcp_packet_delayed(tp)) {
+    // the hole was filled by the delayed original: reordering, not loss
+    tp.net.mib.TcpExt.TCPTSReorder++;
+    tp.reord_seen++;
+    tp.reordering = Math.min(Math.max(tp.reordering, tp.sacked_out + 1), TCP_MAX_REORDERING);
+    if (tp.retrans_out) return true;
+    if (!tcp_any_retrans_done(tp)) tp.retrans_stamp = 0;
+    tcp_undo_cwnd_reduction(tp, true);
+    tp.net.mib.TcpExt.TCPPartialUndo++;
+    tcp_try_keep_open(tp);
+  }
+  return false;
+}
+
+/** tcp_identify_packet_loss; returns the ack flag with FLAG_LOST_RETRANS / without FLAG_SET_XMIT_TIMER */
+function tcp_identify_packet_loss(tp: TcpSock, flag: number): number {
+  if (tp.rtx.length === 0) return flag;
+  if (tp.is_reno()) {
+    tcp_newreno_mark_lost(tp, (flag & FLAG_SND_UNA_ADVANCED) !== 0);
+    return flag;
+  }
+  const prior_retrans = tp.retrans_out;
+  if (tcp_rack_mark_lost(tp)) flag &= ~FLAG_SET_XMIT_TIMER;
+  if (prior_retrans > tp.retrans_out) flag |= FLAG_LOST_RETRANS;
+  return flag;
+}
+
+// tcp_xmit_recovery's what-to-send (REXMIT_*)
+const REXMIT_NONE = 0;
+const REXMIT_LOST = 1;
+const REXMIT_NEW = 2;
+
+/** the rexmit decision of the last tcp_fastretrans_alert call */
+let rexmit = REXMIT_NONE;
+
+/** tcp_process_loss: Loss state after an RTO, with F-RTO (RFC 5682, SACK-enhanced, tcp_frto = 2) */
+function tcp_process_loss(tp: TcpSock, flag: number, num_dupack: number): void {
+  const recovered = !before(tp.snd_una, tp.high_seq);
+  if (flag & FLAG_SND_UNA_ADVANCED && tcp_try_undo_loss(tp, false)) return;
+  if (tp.frto) {
+    // 3.b: the RTO was spurious if never-retransmitted data is (S)ACKed
+    if (flag & FLAG_ORIG_SACK_ACKED && tcp_try_undo_loss(tp, true)) return;
+    if (after(tp.snd_nxt, tp.high_seq)) {
+      // 3.a: a duplicate ACK or SACK after new data: the loss was real
+      if (flag & FLAG_DATA_SACKED || num_dupack) tp.frto = false;
+    } else if (flag & FLAG_SND_UNA_ADVANCED && !recovered) {
+      tp.high_seq = tp.snd_nxt;
+      // 2.b: send new data (after cwnd is updated in tcp_ack), else conventional recovery
+      if (before(tp.snd_nxt, tp.write_seq) && after((tp.snd_una + tp.snd_wnd) >>> 0, tp.snd_nxt)) {
+        rexmit = REXMIT_NEW;
+        return;
+      }
+      tp.frto = false;
+    }
+  }
+  if (recovered) {
+    // 2.a and the first part of 3.a
+    tcp_try_undo_recovery(tp);
+    return;
+  }
+  if (tp.is_reno()) {
+    // a Reno dupack means new data sent in 2.b arrived
+    if (after(tp.snd_nxt, tp.high_seq) && num_dupack) tcp_add_reno_sack(tp, num_dupack);
+    else if (flag & FLAG_SND_UNA_ADVANCED) tp.sacked_out = 0;
+  }
+  rexmit = REXMIT_LOST;
+}
+
+/** tcp_time_to_recover: RACK or NewReno marked something lost */
+function tcp_time_to_recover(tp: TcpSock): boolean {
+  return tp.lost_out > 0;
 }
 
 /**
- * tcp_fastretrans_alert: the recovery state machine (Open → Disorder → Recovery; Loss after RTO)
- * without the undo machinery (F-RTO, DSACK undo) — the model never reverts a cwnd reduction.
+ * tcp_fastretrans_alert: the recovery state machine (Open → Disorder → Recovery; Loss after RTO) with
+ * undo of spurious reductions. Sets `rexmit`; returns the ack flag (FLAG_SET_XMIT_TIMER may be cleared).
  */
 function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): number {
+  rexmit = REXMIT_NONE;
   if (tp.packets_out === 0 && tp.sacked_out) tp.sacked_out = 0;
   // D. exit conditions once high_seq is acknowledged
   if (tp.ca_state === TCP_CA_Open) {
@@ -860,12 +1079,8 @@ function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): n
         break;
       case TCP_CA_Recovery:
         if (tp.is_reno()) tp.sacked_out = 0;
-        // tcp_try_undo_recovery: Reno holds the state until something above high_seq is ACKed
-        if (!(tp.snd_una === tp.high_seq && tp.is_reno())) {
-          tcp_end_cwnd_reduction(tp);
-          tcp_set_ca_state(tp, TCP_CA_Open);
-          tp.undo_marker = 0;
-        }
+        if (tcp_try_undo_recovery(tp)) return flag;
+        tcp_end_cwnd_reduction(tp);
         break;
     }
   }
@@ -874,42 +1089,77 @@ function tcp_fastretrans_alert(tp: TcpSock, num_dupack: number, flag: number): n
     case TCP_CA_Recovery:
       if (!(flag & FLAG_SND_UNA_ADVANCED)) {
         if (tp.is_reno()) tcp_add_reno_sack(tp, num_dupack);
+      } else if (tcp_try_undo_partial(tp)) {
+        return flag;
       }
-      tcp_identify_packet_loss(tp, flag);
-      break;
-    case TCP_CA_Loss: {
-      // tcp_process_loss (no F-RTO)
-      if (!before(tp.snd_una, tp.high_seq)) {
-        tcp_set_ca_state(tp, TCP_CA_Open);
-        tp.undo_marker = 0;
-      } else if (tp.is_reno()) {
-        if (flag & FLAG_SND_UNA_ADVANCED) tp.sacked_out = 0;
-        else tcp_add_reno_sack(tp, num_dupack);
+      if (tcp_try_undo_dsack(tp)) tcp_try_keep_open(tp);
+      flag = tcp_identify_packet_loss(tp, flag);
+      if (tp.ca_state !== TCP_CA_Recovery) {
+        if (!tcp_time_to_recover(tp)) return flag;
+        // undo reverted the state, but loss is evident: a new recovery
+        tcp_enter_recovery(tp);
       }
-      tcp_identify_packet_loss(tp, flag);
-      if ((tp.ca_state as number) !== TCP_CA_Open) break;
-      // fallthrough to Open processing
-      open_process(tp, num_dupack, flag);
       break;
-    }
+    case TCP_CA_Loss:
+      tcp_process_loss(tp, flag, num_dupack);
+      flag = tcp_identify_packet_loss(tp, flag);
+      if (!((tp.ca_state as number) === TCP_CA_Open || flag & FLAG_LOST_RETRANS)) return flag;
+      // the cwnd was undone or retransmissions were lost: on as in Open
+      flag = open_process(tp, num_dupack, flag);
+      break;
     default:
-      open_process(tp, num_dupack, flag);
+      flag = open_process(tp, num_dupack, flag);
   }
+  if (rexmit === REXMIT_NONE) rexmit = REXMIT_LOST;
   return flag;
 }
 
-function open_process(tp: TcpSock, num_dupack: number, flag: number): void {
+function open_process(tp: TcpSock, num_dupack: number, flag: number): number {
   if (tp.is_reno()) {
     if (flag & FLAG_SND_UNA_ADVANCED) tp.sacked_out = 0;
     tcp_add_reno_sack(tp, num_dupack);
   }
-  tcp_identify_packet_loss(tp, flag);
-  // tcp_time_to_recover
-  if (tp.lost_out === 0) {
+  if (tp.ca_state <= TCP_CA_Disorder) tcp_try_undo_dsack(tp);
+  flag = tcp_identify_packet_loss(tp, flag);
+  if (!tcp_time_to_recover(tp)) {
     tcp_try_to_open(tp);
-    return;
+    return flag;
   }
   tcp_enter_recovery(tp);
+  return flag;
+}
+
+/** tcp_xmit_recovery: new data for F-RTO step 2.b, else the lost segments */
+function tcp_xmit_recovery(tp: TcpSock, what: number): void {
+  if (what === REXMIT_NONE) return;
+  if (what === REXMIT_NEW) {
+    tcp_push(tp, false);
+    if (after(tp.snd_nxt, tp.high_seq)) return;
+    tp.frto = false;
+  }
+  tcp_xmit_retransmit_queue(tp);
+}
+
+/** tcp_process_tlp_ack: did the tail loss probe repair a loss? (RFC 8985 §7.4) */
+function tcp_process_tlp_ack(tp: TcpSock, ack: number, flag: number): void {
+  if (before(ack, tp.tlp_high_seq)) return;
+  if (!tp.tlp_retrans) {
+    // a probe of new data was ACKed
+    tp.tlp_high_seq = 0;
+  } else if (flag & FLAG_DSACK_TLP) {
+    // the original and the probe both arrived: no loss
+    tp.tlp_high_seq = 0;
+  } else if (after(ack, tp.tlp_high_seq)) {
+    // the probe repaired a loss: reduce cwnd once (CWR)
+    tcp_init_cwnd_reduction(tp);
+    tcp_set_ca_state(tp, TCP_CA_CWR);
+    tcp_end_cwnd_reduction(tp);
+    tcp_try_keep_open(tp);
+    tp.net.mib.TcpExt.TCPLossProbeRecovery++;
+  } else if (!(flag & (FLAG_SND_UNA_ADVANCED | FLAG_NOT_DUP | FLAG_DATA_SACKED))) {
+    // a pure dupack: both arrived
+    tp.tlp_high_seq = 0;
+  }
 }
 
 // ---- receive side ----
@@ -954,6 +1204,7 @@ function tcp_event_data_recv(tp: TcpSock, len: number, psh: boolean): void {
     }
   }
   tp.ack_lrcvtime = now;
+  tcp_rcv_rtt_measure(tp);
   // tcp_grow_window: the model's truesize is 2 × len, so every segment ≥ 128 bytes earns 2 × advmss
   if (len >= 128) {
     const room = Math.min(tp.window_clamp, tcp_space_now(tp)) - tp.rcv_ssthresh;

@@ -22,6 +22,9 @@ import { TcpListener, TcpSock } from './sock';
 import { defaultTcpSysctl, type TcpSysctl } from './sysctl';
 import { RenoOps, tcp_ca_create, type TcpCongestionOps } from './tcp_cong';
 import { CubicOps } from './tcp_cubic';
+import { tcp_v4_err } from './tcp_err';
+import { tcp_v4_listen_rcv } from './tcp_listen';
+import { SynCookieSecret } from './syncookies';
 import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
 import { tcp_connect, tcp_create_openreq_child, tcp_done } from './tcp_output';
 import { TCP_CLOSE, TCP_SYN_SENT, TCP_TIME_WAIT } from './tcp_states';
@@ -82,6 +85,13 @@ export class TcpForwardRequest {
   drop(): void {
     this.finish();
   }
+  /**
+   * ignore the SYN because the forwarder is at capacity (the per-guest connection cap): as a full
+   * listener drops it in tcp_conn_request, counted in ListenDrops (tcp_listendrop)
+   */
+  overflow(): void {
+    if (this.finish()) this.net.mib.TcpExt.ListenDrops++;
+  }
   private finish(): boolean {
     if (this.decided) return false;
     this.decided = true;
@@ -116,6 +126,8 @@ export function tcp_v4_init(net: NetnsIpv4, sysctl: Partial<TcpSysctl> = {}): Tc
   t = created;
   registered.set(net, created);
   net.inet_add_protocol(IPPROTO_TCP, (skb, ind, rt) => tcp_v4_rcv(created, skb, ind, rt));
+  // net_protocol.err_handler = tcp_v4_err (ICMP errors about our segments)
+  net.inet_add_err_handler(IPPROTO_TCP, (e) => tcp_v4_err(created, e));
   return created;
 }
 
@@ -135,8 +147,13 @@ export class TcpNet {
     ['cubic', () => new CubicOps()],
     ['reno', () => new RenoOps()],
   ]);
-  /** drops Linux counts in no MIB (kept for tests and logs) */
-  readonly drops = { noSocketRst: 0, forwardBusy: 0 };
+  /**
+   * drops and limits Linux counts in no MIB (kept for tests and logs): RSTs for segments no socket
+   * wanted, forwarder SYNs beyond max_forward_inflight, autotuning stopped by max_buffered_bytes
+   */
+  readonly drops = { noSocketRst: 0, forwardBusy: 0, rcvbufCapped: 0, sndbufCapped: 0 };
+  /** syncookie_secret */
+  readonly cookieSecret: SynCookieSecret;
   private readonly secret: number[];
   private portOffset: number;
   private readonly rl = new RateLimitState();
@@ -154,6 +171,7 @@ export class TcpNet {
     const r = net.random;
     this.secret = [0, 1, 2, 3].map(() => Math.floor(r() * 0x1_0000_0000) >>> 0);
     this.portOffset = Math.floor(r() * 0x10000);
+    this.cookieSecret = new SynCookieSecret(r);
   }
 
   newCongestionOps(): TcpCongestionOps {
@@ -171,9 +189,14 @@ export class TcpNet {
     if (b === undefined) return null;
     for (let i = 0; i < b.length; i++) {
       const s = b[i];
-      if (s.saddr === laddr && s.daddr === raddr) return s;
+      if (s.saddr === laddr && s.daddr === raddr && s.inet6 === null) return s;
     }
     return null;
+  }
+
+  /** the ehash bucket of a port pair (shared by both families, as Linux's tcp_hashinfo; tcp_ipv6.ts) */
+  ehashBucket(lport: number, rport: number): readonly TcpSock[] | undefined {
+    return this.ehash.get(((lport << 16) | rport) >>> 0);
   }
 
   /** __inet_lookup_listener: an exact address beats the wildcard */
@@ -226,15 +249,22 @@ export class TcpNet {
 
   /**
    * listen(): accept connections to `port` (on `addr`, 0 = any of ours); `onConnection` gets each child
-   * once it is ESTABLISHED. Null (EADDRINUSE) when the port is taken for an overlapping address.
+   * once it is ESTABLISHED. `backlog` bounds the SYN queue (≤ somaxconn), `maxConnections` the
+   * children alive at once (the per-guest connection cap); past either, SYNs get SYN cookies
+   * (tcp_syncookies 1) and a cookie ACK past the cap counts ListenOverflows. Null (EADDRINUSE) when
+   * the port is taken for an overlapping address.
    */
-  listen(port: number, onConnection: (sock: TcpSock) => void, opts: { addr?: Ipv4Addr; backlog?: number } = {}): TcpListener | null {
+  listen(
+    port: number,
+    onConnection: (sock: TcpSock) => void,
+    opts: { addr?: Ipv4Addr; backlog?: number; maxConnections?: number } = {},
+  ): TcpListener | null {
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return null;
     const addr = opts.addr ?? 0;
     const list = this.listeners.get(port) ?? [];
     for (const l of list) if (l.addr === 0 || addr === 0 || l.addr === addr) return null;
     const backlog = Math.min(opts.backlog ?? 128, this.sysctl.somaxconn);
-    const l = new TcpListener(this, addr, port, backlog, onConnection);
+    const l = new TcpListener(this, addr, port, backlog, onConnection, opts.maxConnections ?? Infinity);
     list.push(l);
     this.listeners.set(port, list);
     return l;
@@ -366,25 +396,7 @@ export function tcp_v4_rcv(tn: TcpNet, skb: Skb, ind: InDevice, rt: number): num
   return NET_RX_DROP;
 }
 
-/** tcp_rcv_state_process in LISTEN + tcp_conn_request (no syncookies: a full queue drops) */
-function tcp_v4_listen_rcv(tn: TcpNet, l: TcpListener, ind: InDevice, seg: TcpSeg): number {
-  const f = seg.flags;
-  if (f & TCPHDR_ACK) {
-    // no request for it (or a stale one): RST
-    tcp_v4_send_reset(tn, ind, seg);
-    return NET_RX_DROP;
-  }
-  if (f & TCPHDR_RST || !(f & TCPHDR_SYN) || f & TCPHDR_FIN) return NET_RX_DROP;
-  if (l.synQueue >= l.backlog) {
-    tn.mib.TcpExt.TCPReqQFullDrop++;
-    tn.mib.TcpExt.ListenDrops++;
-    return NET_RX_DROP;
-  }
-  const child = tcp_create_openreq_child(tn, ind, synInfoOf(seg), l);
-  return child === null ? NET_RX_DROP : NET_RX_SUCCESS;
-}
-
-function synInfoOf(seg: TcpSeg): SynInfo {
+export function synInfoOf(seg: TcpSeg): SynInfo {
   const o = seg.opts;
   return {
     saddr: seg.saddr,
@@ -406,8 +418,11 @@ function tcp_forward_syn(tn: TcpNet, ind: InDevice, seg: TcpSeg): number {
   const pending = tn.forwardPending.get(key);
   if (pending !== undefined) return NET_RX_DROP; // a retransmitted SYN while the decision is pending
   if (tn.forwardPending.size >= tn.sysctl.max_forward_inflight) {
+    // tcp_syn_flood_action without cookies (a forwarded SYN's answer waits for the host connect, so
+    // it cannot be a cookie), then tcp_listendrop
     tn.drops.forwardBusy++;
     tn.mib.TcpExt.TCPReqQFullDrop++;
+    tn.mib.TcpExt.ListenDrops++;
     return NET_RX_DROP;
   }
   const req = new TcpForwardRequest(tn, ind, synInfoOf(seg));

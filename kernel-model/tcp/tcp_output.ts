@@ -4,9 +4,14 @@
 // (tcp_select_initial_window), window selection (__tcp_select_window), MSS (tcp_sync_mss), zero-window
 // probes (tcp_send_probe0 / tcp_write_wakeup), and the state changes with their counters.
 import type { InDevice } from '../ipv4/devinet';
-import { ip_build_and_send_pkt, MAX_IPV4_HEADER } from '../ipv4/ip_output';
-import { setU16, setU32 } from '../wire/bytes';
+import { MAX_IPV4_HEADER } from '../ipv4/ip_output';
+import { CHECKSUM_PARTIAL, SKB_GSO_TCPV4, SKB_GSO_TCPV6 } from '../core/skb';
+import { NETIF_F_GSO, NETIF_F_GSO_SOFTWARE, NETIF_F_TSO, NETIF_F_TSO6 } from '../core/netdevice';
+import { csum_fold16, csum_tcpudp_nofold } from '../wire/checksum';
 import { IPPROTO_TCP } from '../wire/ipv4';
+import { csum_ipv6_magic } from '../wire/ipv6';
+import { AF_INET } from './tcp_af_ops';
+import { setU16, setU32 } from '../wire/bytes';
 import {
   TCPHDR_ACK,
   TCPHDR_FIN,
@@ -22,7 +27,6 @@ import {
   TcpOutOptions,
   tcp_options_size,
   tcp_options_write,
-  tcp_v4_check,
 } from '../wire/tcp';
 import { TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS, type TcpSkbCb } from './sack';
 import {
@@ -31,6 +35,7 @@ import {
   ICSK_ACK_PUSHED,
   ICSK_ACK_SCHED,
   ICSK_ACK_TIMER,
+  ICSK_TIME_LOSS_PROBE,
   ICSK_TIME_PROBE0,
   ICSK_TIME_REO_TIMEOUT,
   ICSK_TIME_RETRANS,
@@ -39,6 +44,8 @@ import {
 } from './sock';
 import { CA_EVENT_CWND_RESTART, CA_EVENT_TX_START } from './tcp_cong';
 import type { SynInfo, TcpNet } from './tcp_ipv4';
+import { tcp_schedule_loss_probe } from './tcp_tlp';
+import { tcp_init_buffer_space, tcp_should_expand_sndbuf, tcp_sndbuf_expand } from './tcp_rcvbuf';
 import {
   after,
   before,
@@ -105,6 +112,7 @@ function tcp_release(tp: TcpSock): void {
     tp.parent.synQueue--;
     tp.parent = null;
   }
+  tp.releaseOwner();
 }
 
 /** tcp_time_wait: keep the 4-tuple for TCP_TIMEWAIT_LEN to absorb old duplicates and re-ACK FINs */
@@ -118,6 +126,7 @@ export function tcp_time_wait(tp: TcpSock): void {
   tp.sndbuf.release();
   tp.packets_out = tp.sacked_out = tp.lost_out = tp.retrans_out = 0;
   tp.sk_timer.reset(TCP_TIMEWAIT_LEN);
+  tp.releaseOwner();
   tp.events |= EV_CLOSE;
 }
 
@@ -125,7 +134,8 @@ export function tcp_time_wait(tp: TcpSock): void {
 
 /** tcp_sync_mss: the send MSS for the path MTU — min(pmtu − 40, peer MSS) − option overhead, bounded */
 export function tcp_sync_mss(tp: TcpSock, pmtu: number): number {
-  let mss = pmtu - 20 - TCP_HLEN;
+  tp.pmtu_cookie = pmtu;
+  let mss = pmtu - tp.af.net_header_len - TCP_HLEN;
   if (mss > tp.mss_clamp) mss = tp.mss_clamp;
   if (mss < TCP_MIN_SND_MSS) mss = TCP_MIN_SND_MSS;
   mss -= tp.tcp_header_len - TCP_HLEN;
@@ -262,7 +272,7 @@ export function tcp_select_initial_window(tp: TcpSock, mss: number, wscale_ok: b
     tp.rcv_wscale = Math.min(Math.max(Math.floor(Math.log2(s)) - 15, 0), TCP_MAX_WSCALE);
   }
   clamp = Math.min(65535 * 2 ** tp.rcv_wscale, clamp);
-  // tcp_init_buffer_space: the clamp is the full space (no receive-buffer autotuning in the model)
+  // tcp_init_buffer_space: the clamp starts at the full space; tcp_rcv_space_adjust raises it later
   tp.window_clamp = Math.min(clamp, tcp_full_space(tp));
   tp.rcv_ssthresh = tp.rcv_wnd;
 }
@@ -274,7 +284,7 @@ export function tcp_select_initial_window(tp: TcpSock, mss: number, wscale_ok: b
  * `seq` (SYN/FIN occupy no payload), window, checksum — handed to IPv4. OutSegs counts new data and
  * zero-length segments (not retransmissions). Returns false when no buffer was available.
  */
-function tcp_transmit(tp: TcpSock, seq: number, len: number, flags: number, opts: TcpOutOptions | null): boolean {
+function tcp_transmit(tp: TcpSock, seq: number, len: number, flags: number, opts: TcpOutOptions | null, segs = 1, gso_mss = 0): boolean {
   const net = tp.net;
   const o = opts ?? outOpts;
   if (opts === null) tcp_established_options(tp, o);
@@ -300,12 +310,34 @@ function tcp_transmit(tp: TcpSock, seq: number, len: number, flags: number, opts
   tcp_options_write(b, off + TCP_HLEN, o);
   if (o.numSackBlocks > 0 && tp.dsack) tp.dsack = false;
   if (len > 0) tp.sndbuf.copyOut(flags & TCPHDR_SYN ? (seq + 1) >>> 0 : seq, len, b, off + hl);
-  setU16(b, off + 16, tcp_v4_check(b, off, hl + len, tp.saddr, tp.daddr));
-  if (after(end_seq, tp.snd_nxt) || seq === end_seq) net.mib.Tcp.OutSegs++;
-  tp.segs_out++;
-  if (len > 0) tp.data_segs_out++;
+  if (segs > 1) {
+    // a TSO frame (tcp_set_skb_tso_segs + __tcp_v4_send_check / __tcp_v6_send_check): the checksum is
+    // left to the device or to tcp_gso_segment — the field holds the pseudo-header sum, CHECKSUM_PARTIAL
+    skb.gso_size = gso_mss;
+    skb.gso_segs = segs;
+    skb.ip_summed = CHECKSUM_PARTIAL;
+    skb.csum_start = off;
+    skb.csum_offset = 16;
+    if (tp.af.family === AF_INET) {
+      skb.gso_type = SKB_GSO_TCPV4;
+      setU16(b, off + 16, csum_fold16(csum_tcpudp_nofold(tp.saddr, tp.daddr, hl + len, IPPROTO_TCP)));
+    } else {
+      const a = tp.inet6!.addrs;
+      skb.gso_type = SKB_GSO_TCPV6;
+      setU16(b, off + 16, csum_ipv6_magic(a, 0, a, 16, hl + len, IPPROTO_TCP));
+    }
+  } else {
+    setU16(b, off + 16, tp.af.send_check(tp, b, off, hl + len));
+  }
+  // OutSegs, segs_out and data_segs_out count tcp_skb_pcount segments
+  if (after(end_seq, tp.snd_nxt) || seq === end_seq) net.mib.Tcp.OutSegs += segs;
+  tp.segs_out += segs;
+  if (len > 0) {
+    tp.data_segs_out += segs;
+    tp.bytes_sent += len;
+  }
   if (flags & TCPHDR_ACK) tcp_event_ack_sent(tp);
-  ip_build_and_send_pkt(tp.ind, skb, tp.saddr, tp.daddr, IPPROTO_TCP, 0, true);
+  tp.af.queue_xmit(tp, skb);
   return true;
 }
 
@@ -382,7 +414,7 @@ export function tcp_send_active_reset(tp: TcpSock): void {
 
 function tcp_init_sock_common(tp: TcpSock): void {
   const dev = tp.ind.dev;
-  tp.advmss = dev.mtu - 40;
+  tp.advmss = dev.mtu - tp.af.net_header_len - TCP_HLEN;
   tp.mss_cache = Math.min(tp.advmss, TCP_MSS_DEFAULT);
   tp.ack_rcv_mss = TCP_MSS_DEFAULT;
 }
@@ -407,9 +439,11 @@ export function tcp_connect(tp: TcpSock): void {
   net.hash(tp);
   net.mib.Tcp.ActiveOpens++;
   tp.ca.init(tp);
+  // stamped before the send: delivery may run the peer synchronously, and the SYN-ACK's TSecr
+  // must fall inside [first SYN, now] (tcp_rcv_synsent_state_process's PAWS check)
+  tp.syn_sent_us = tp.now_us();
   tcp_send_syn(tp);
   tp.snd_nxt = (tp.iss + 1) >>> 0;
-  tp.syn_sent_us = tp.now_us();
   tp.retrans_stamp = 0;
   tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp.rto);
 }
@@ -433,13 +467,26 @@ export function tcp_send_syn(tp: TcpSock): boolean {
  * tcp_conn_request + tcp_create_openreq_child, folded: a full socket in SYN_RECV for a SYN, with the
  * options both sides support, hashed, and the SYN-ACK sent. `listener` (if any) counts it in its queue.
  */
-export function tcp_create_openreq_child(net: TcpNet, ind: InDevice, syn: SynInfo, listener: TcpListener | null): TcpSock | null {
+export function tcp_create_openreq_child(
+  net: TcpNet,
+  ind: InDevice,
+  syn: SynInfo,
+  listener: TcpListener | null,
+  /** sets the address family (af, inet6) before anything is sent; null = IPv4 */
+  setup: ((tp: TcpSock) => void) | null = null,
+  /**
+   * ≥ 0: the child of a valid SYN cookie (tcp_get_cookie_sock) — this is its ISN, the SYN-ACK went
+   * out statelessly long ago, so none is sent and no SYN-ACK timer runs; the caller feeds it the ACK
+   */
+  cookie_isn = -1,
+): TcpSock | null {
   const sc = net.sysctl;
   const tp = new TcpSock(net, ind);
   tp.saddr = syn.daddr;
   tp.daddr = syn.saddr;
   tp.sport = syn.dport;
   tp.dport = syn.sport;
+  if (setup !== null) setup(tp);
   tcp_init_sock_common(tp);
   // tcp_parse_options on a SYN (only what this side enables counts)
   tp.mss_clamp = syn.mss > 0 ? Math.max(syn.mss, TCP_MIN_SND_MSS) : TCP_MSS_DEFAULT;
@@ -457,7 +504,7 @@ export function tcp_create_openreq_child(net: TcpNet, ind: InDevice, syn: SynInf
   tp.rcv_nxt = (syn.seq + 1) >>> 0;
   tp.rcv_wup = tp.rcv_nxt;
   tp.rcvbuf.headSeq = tp.rcv_nxt;
-  tp.iss = net.secure_tcp_seq(tp.saddr, tp.daddr, tp.sport, tp.dport);
+  tp.iss = cookie_isn >= 0 ? cookie_isn >>> 0 : net.secure_tcp_seq(tp.saddr, tp.daddr, tp.sport, tp.dport);
   tp.snd_una = tp.iss;
   tp.snd_nxt = (tp.iss + 1) >>> 0;
   tp.snd_sml = tp.iss;
@@ -470,12 +517,21 @@ export function tcp_create_openreq_child(net: TcpNet, ind: InDevice, syn: SynInf
   tcp_select_initial_window(tp, tp.advmss - (tp.tstamp_ok ? TCPOLEN_TSTAMP_ALIGNED : 0), tp.wscale_ok);
   tp.rto = TCP_TIMEOUT_INIT;
   tp.parent = listener;
-  if (listener !== null) listener.synQueue++;
+  tp.passive = true;
+  if (listener !== null) {
+    listener.synQueue++;
+    listener.children++;
+    tp.owner = listener;
+  }
   tcp_set_state(tp, TCP_SYN_RECV);
   net.hash(tp);
   tp.ca.init(tp);
-  tcp_send_synack(tp);
+  if (cookie_isn >= 0) {
+    tp.from_cookie = true;
+    return tp;
+  }
   tp.syn_sent_us = tp.now_us();
+  tcp_send_synack(tp);
   tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp.rto);
   return tp;
 }
@@ -513,8 +569,9 @@ export function tcp_init_transfer(tp: TcpSock): void {
   }
   tp.snd_cwnd = tp.syn_retrans > 1 ? 1 : TCP_INIT_CWND;
   tp.snd_cwnd_stamp = tp.jiffies();
-  tcp_sync_mss(tp, tp.ind.dev.mtu);
+  tcp_sync_mss(tp, tp.pmtu_cookie || tp.ind.dev.mtu);
   tp.ack_rcv_mss = Math.max(Math.min(tp.advmss, tp.mss_cache, tp.rcv_wnd >>> 1, TCP_MSS_DEFAULT), 88);
+  tcp_init_buffer_space(tp);
   if (tp.keepalive) tp.sk_timer.reset(tp.keepalive_time);
 }
 
@@ -561,42 +618,81 @@ export function tcp_slow_start_after_idle_check(tp: TcpSock): void {
 }
 
 /**
- * tcp_write_xmit: new segments while cwnd, the peer's window and Nagle allow. Returns true when
- * nothing is left to send (or something is in flight to clock the rest out).
+ * tcp_write_xmit: new data while cwnd, the peer's window, Nagle and TSO deferral allow — as TSO
+ * super-frames of up to tcp_tso_segs() MSS-sized segments when the route can GSO (sk_can_gso), else
+ * one MSS per frame. `probe` is push_one (a loss probe): one frame, no Nagle, no deferral. Returns
+ * true when nothing is left to send (or something is in flight to clock the rest out).
+ *
+ * The "skb" at the send head is the next size_goal bytes of the send buffer (tcp_sendmsg cuts the
+ * write queue into skbs of tcp_xmit_size_goal); it is the write queue's tail when it reaches the end
+ * of the data.
  */
 export function tcp_write_xmit(tp: TcpSock, probe: boolean): boolean {
   const st = tp.state;
   if (st === TCP_SYN_SENT || st === TCP_CLOSE || st === TCP_TIME_WAIT) return true;
   let cwnd_limited = false;
   const end = send_end(tp);
+  const first_nxt = tp.snd_nxt;
+  const mss = tcp_current_mss(tp);
+  const gso = sk_can_gso(tp);
+  const max_segs = gso ? tcp_tso_segs(tp, mss) : 1;
+  const size_goal = gso ? tcp_xmit_size_goal(tp, mss) : mss;
   while (before(tp.snd_nxt, end)) {
-    const mss = tcp_current_mss(tp);
     const seq = tp.snd_nxt;
     const finSeq = tp.fin_queued ? (end - 1) >>> 0 : end;
-    let len = seqSub(finSeq, seq);
-    if (len > mss) len = mss;
-    if (len < 0) len = 0;
-    const withFin = tp.fin_queued && ((seq + len) >>> 0) === finSeq;
-    // tcp_cwnd_test
-    if (tp.in_flight() >= tp.snd_cwnd) {
-      cwnd_limited = true;
-      break;
+    let avail = seqSub(finSeq, seq);
+    if (avail < 0) avail = 0;
+    // the skb at the send head, and whether it is the write queue's tail
+    const skb_len = Math.min(avail, size_goal);
+    const is_tail = skb_len === avail;
+    const tso_segs = skb_len > mss ? Math.ceil(skb_len / mss) : 1;
+    const fin_skb = tp.fin_queued && is_tail;
+    // tcp_cwnd_test: a lone FIN is not held back by cwnd; else at most half the cwnd per frame
+    let cwnd_quota = 1;
+    if (!(fin_skb && skb_len <= mss)) {
+      const in_flight = tp.in_flight();
+      if (in_flight >= tp.snd_cwnd) {
+        cwnd_limited = true;
+        break;
+      }
+      cwnd_quota = Math.min(Math.max(tp.snd_cwnd >>> 1, 1), tp.snd_cwnd - in_flight);
     }
-    // tcp_snd_wnd_test: the whole segment must fit the peer's window
+    // tcp_snd_wnd_test: the first segment must fit the peer's window
     const wnd_end = (tp.snd_una + tp.snd_wnd) >>> 0;
-    if (after((seq + len) >>> 0, wnd_end)) break;
-    // tcp_nagle_test: a short segment waits while a previous short one is unacknowledged (Minshall)
-    if (len < mss && !withFin && !tp.nodelay && !probe) {
-      const sml_out = after(tp.snd_sml, tp.snd_una) && !after(tp.snd_sml, tp.snd_nxt);
-      if (tp.packets_out > 0 && sml_out) break;
+    if (after((seq + Math.min(skb_len, mss)) >>> 0, wnd_end)) break;
+    let len: number;
+    if (tso_segs === 1) {
+      len = skb_len;
+      // tcp_nagle_test: a short segment waits while a previous short one is unacknowledged (Minshall)
+      if (len < mss && !fin_skb && !probe && tcp_nagle_check(tp)) break;
+    } else {
+      if (!probe && tcp_tso_should_defer(tp, seq, skb_len, is_tail, fin_skb, max_segs)) {
+        if (tso_defer_cwnd_limited) cwnd_limited = true;
+        break;
+      }
+      // tso_fragment at the split point (a limit beyond the skb sends all of it)
+      len = Math.min(skb_len, tcp_mss_split_point(tp, seq, skb_len, is_tail, fin_skb, mss, Math.min(cwnd_quota, max_segs)));
     }
+    const withFin = tp.fin_queued && ((seq + len) >>> 0) === finSeq;
     let flags = TCPHDR_ACK;
     if (withFin) flags |= TCPHDR_FIN;
-    // PSH on the segment carrying the last byte pushed
+    // PSH on the frame carrying the last byte pushed (tcp_gso_segment moves it to the last segment)
     const segEnd = (seq + len) >>> 0;
     if (len > 0 && !before(segEnd, tp.pushed_seq) && before(seq, tp.pushed_seq)) flags |= TCPHDR_PSH;
-    if (!tcp_transmit(tp, seq, len, flags, null)) break;
-    tcp_event_new_data_sent(tp, seq, (segEnd + (withFin ? 1 : 0)) >>> 0, flags, len, mss);
+    let segs = len > mss ? Math.ceil(len / mss) : 1;
+    if (!tcp_transmit(tp, seq, len, flags, null, segs, mss)) {
+      if (segs === 1) break;
+      // no big buffer for the super-frame: send one MSS from the small pool instead
+      len = mss;
+      segs = 1;
+      flags = TCPHDR_ACK;
+      if (before(seq, tp.pushed_seq) && !before((seq + len) >>> 0, tp.pushed_seq)) flags |= TCPHDR_PSH;
+      if (!tcp_transmit(tp, seq, len, flags, null)) break;
+      tcp_event_new_data_sent(tp, seq, (seq + len) >>> 0, flags, len, mss);
+    } else {
+      tcp_event_new_data_sent(tp, seq, (segEnd + (withFin ? 1 : 0)) >>> 0, flags, len, mss);
+    }
+    if (probe) break;
   }
   // tcp_cwnd_validate
   if (!before(tp.snd_una, tp.cwnd_usage_seq) || cwnd_limited || (!tp.is_cwnd_limited && tp.packets_out > tp.max_packets_out)) {
@@ -604,7 +700,174 @@ export function tcp_write_xmit(tp: TcpSock, probe: boolean): boolean {
     tp.max_packets_out = tp.packets_out;
     tp.cwnd_usage_seq = tp.snd_nxt;
   }
+  // one loss probe per tail loss episode (not when this send is the probe itself)
+  if (tp.snd_nxt !== first_nxt && !probe) tcp_schedule_loss_probe(tp, false);
   return !before(tp.snd_nxt, end) || tp.packets_out > 0;
+}
+
+/** tcp_nagle_check's Minshall part: a small segment is still unacknowledged (and Nagle is on) */
+function tcp_nagle_check(tp: TcpSock): boolean {
+  if (tp.nodelay || tp.packets_out === 0) return false;
+  return after(tp.snd_sml, tp.snd_una) && !after(tp.snd_sml, tp.snd_nxt);
+}
+
+// ---- TSO (tcp_output.c: sk_can_gso, tcp_tso_autosize, tcp_tso_segs, tcp_xmit_size_goal,
+// tcp_mss_split_point, tcp_tso_should_defer; tcp_input.c tcp_update_pacing_rate) ----
+
+/** sysctl_tcp_min_tso_segs */
+const TCP_MIN_TSO_SEGS = 2;
+/** sysctl_tcp_tso_rtt_log: 2^9 µs of min_rtt halve the extra autosize budget */
+const TCP_TSO_RTT_LOG = 9;
+/** sysctl_tcp_tso_win_divisor: one TSO frame may use at most 1/3 of the window */
+const TCP_TSO_WIN_DIVISOR = 3;
+/** sk_pacing_shift default: ~1 ms of data per TSO frame */
+const SK_PACING_SHIFT = 10;
+/** sysctl_tcp_pacing_ss_ratio / _ca_ratio (%) */
+const TCP_PACING_SS_RATIO = 200;
+const TCP_PACING_CA_RATIO = 120;
+/**
+ * MAX_TCP_HEADER (include/net/tcp.h: L1_CACHE_ALIGN(128 + MAX_HEADER)) on Debian's x86-64 config;
+ * sk_setup_caps leaves sk_gso_max_size = gso_max_size − (MAX_TCP_HEADER + 1)
+ */
+const MAX_TCP_HEADER = 320;
+
+/**
+ * sk_can_gso for the socket's route: sk_setup_caps turns NETIF_F_GSO (software GSO, on for every
+ * device) into NETIF_F_GSO_SOFTWARE, so TCP builds TSO frames whenever the device has GSO or TSO; a
+ * device without TSO gets them segmented by validate_xmit_skb. Both families: an IPv6 socket's frames
+ * are SKB_GSO_TCPV6 (NETIF_F_TSO6 is part of NETIF_F_GSO_SOFTWARE), which ip6_output passes whole.
+ */
+export function sk_can_gso(tp: TcpSock): boolean {
+  let f = tp.ind.dev.features;
+  if (f & NETIF_F_GSO) f |= NETIF_F_GSO_SOFTWARE;
+  // net_gso_ok(sk_route_caps, sk_gso_type): SKB_GSO_TCPV4 needs NETIF_F_TSO, SKB_GSO_TCPV6 NETIF_F_TSO6
+  return (f & (tp.af.family === AF_INET ? NETIF_F_TSO : NETIF_F_TSO6)) !== 0;
+}
+
+/** sk->sk_gso_max_size as sk_setup_caps sets it */
+function sk_gso_max_size(tp: TcpSock): number {
+  return tp.ind.dev.gso_max_size - (MAX_TCP_HEADER + 1);
+}
+
+/**
+ * sk_pacing_rate as tcp_update_pacing_rate keeps it (bytes/s): mss × ratio × max(cwnd, packets_out)
+ * / srtt, ratio 200 % in slow start (cwnd < ssthresh/2), else 120 %. Before an RTT sample it stays
+ * unlimited (sk_pacing_rate starts at ~0).
+ */
+export function tcp_pacing_rate(tp: TcpSock): number {
+  const srtt_us = tp.rtt.srtt_us; // 8 × srtt
+  if (srtt_us === 0) return Infinity;
+  const ratio = tp.snd_cwnd < tp.snd_ssthresh / 2 ? TCP_PACING_SS_RATIO : TCP_PACING_CA_RATIO;
+  return (tp.mss_cache * ((1e6 / 100) * 8) * ratio * Math.max(tp.snd_cwnd, tp.packets_out)) / srtt_us;
+}
+
+/**
+ * tcp_tso_autosize: about 1 ms of data at the pacing rate (rate >> sk_pacing_shift), plus
+ * gso_max_size >> (min_rtt_us >> tcp_tso_rtt_log) — a full 64 KB below 512 µs of min_rtt — at most
+ * sk_gso_max_size; in segments, at least min_tso_segs.
+ */
+export function tcp_tso_autosize(tp: TcpSock, mss: number, min_tso_segs: number): number {
+  const gso_max = sk_gso_max_size(tp);
+  let bytes = Math.floor(tcp_pacing_rate(tp) / 2 ** SK_PACING_SHIFT);
+  const min_rtt = tp.rtt.min_rtt_us === 0xffffffff ? 0 : tp.rtt.min_rtt_us;
+  const r = min_rtt >>> TCP_TSO_RTT_LOG;
+  if (r < 32) bytes += Math.floor(gso_max / 2 ** r);
+  bytes = Math.min(bytes, gso_max);
+  return Math.max(Math.floor(bytes / mss), min_tso_segs);
+}
+
+/** tcp_tso_segs: segments per TSO frame, ≤ gso_max_segs */
+export function tcp_tso_segs(tp: TcpSock, mss: number): number {
+  return Math.min(tcp_tso_autosize(tp, mss, TCP_MIN_TSO_SEGS), tp.ind.dev.gso_max_segs);
+}
+
+/** tcp_bound_to_half_wnd */
+function tcp_bound_to_half_wnd(tp: TcpSock, pktsize: number): number {
+  const cutoff = tp.max_window > TCP_MSS_DEFAULT ? tp.max_window >>> 1 : tp.max_window;
+  if (cutoff && pktsize > cutoff) return Math.max(cutoff, 68 - tp.tcp_header_len);
+  return pktsize;
+}
+
+/** tcp_xmit_size_goal: how large tcp_sendmsg makes each skb — whole MSS up to sk_gso_max_size, ≤ half the peer's largest window */
+export function tcp_xmit_size_goal(tp: TcpSock, mss: number): number {
+  const goal = tcp_bound_to_half_wnd(tp, sk_gso_max_size(tp));
+  const segs = Math.min(Math.floor(goal / mss), tp.ind.dev.gso_max_segs);
+  return Math.max(segs * mss, mss);
+}
+
+/**
+ * tcp_mss_split_point: how much of the head skb to send now — max_segs MSS when the window allows
+ * and the skb is not the tail; else what the window allows, with a trailing partial segment only if
+ * Nagle lets it go (a FIN's skb always may: tcp_send_fin pushes with TCP_NAGLE_OFF).
+ */
+function tcp_mss_split_point(tp: TcpSock, seq: number, skb_len: number, is_tail: boolean, fin: boolean, mss: number, max_segs: number): number {
+  const window = seqSub((tp.snd_una + tp.snd_wnd) >>> 0, seq);
+  const max_len = mss * max_segs;
+  if (max_len <= window && !is_tail) return max_len;
+  const needed = Math.min(skb_len, window);
+  if (max_len <= needed) return max_len;
+  const partial = needed % mss;
+  if (partial !== 0 && !fin && tcp_nagle_check(tp)) return needed - partial;
+  return needed;
+}
+
+/** set by tcp_tso_should_defer: it deferred because cwnd was the limit */
+let tso_defer_cwnd_limited = false;
+
+/**
+ * tcp_tso_should_defer, simplified to what the model can see: wait for more ACKs (to send a larger
+ * frame later) only when the last send was within 1 ms, not in Recovery/Loss, a full max_segs frame
+ * cannot go, less than 1/3 of the window (tcp_tso_win_divisor) is open, and the oldest unacknowledged
+ * segment left over srtt/2 ago (so an ACK is due). The skb boundaries are the model's size_goal cuts
+ * (see tcp_write_xmit); "the skb may still grow" (application-limited) holds for the tail without FIN.
+ */
+function tcp_tso_should_defer(tp: TcpSock, seq: number, skb_len: number, is_tail: boolean, fin: boolean, max_segs: number): boolean {
+  tso_defer_cwnd_limited = false;
+  if (tp.ca_state >= TCP_CA_Recovery) return false;
+  if (tp.now() - tp.lsndtime > 1) return false;
+  const in_flight = tp.in_flight();
+  const send_win = seqSub((tp.snd_una + tp.snd_wnd) >>> 0, seq);
+  const cong_win = (tp.snd_cwnd - in_flight) * tp.mss_cache;
+  const limit = Math.min(send_win, cong_win);
+  if (limit >= max_segs * tp.mss_cache) return false;
+  if (!is_tail && limit >= skb_len) return false;
+  const chunk = Math.floor(Math.min(tp.snd_wnd, tp.snd_cwnd * tp.mss_cache) / TCP_TSO_WIN_DIVISOR);
+  if (limit >= chunk) return false;
+  const head = tp.rtx.first();
+  if (head === null) return false;
+  // if the next ACK is likely to come too late (half srtt), do not defer
+  if (tp.now_us() - head.xmit_us < tp.rtt.srtt_us >>> 4) return false;
+  if (cong_win < send_win) {
+    if (cong_win <= skb_len) {
+      tso_defer_cwnd_limited = true;
+      return true;
+    }
+  } else if (send_win <= skb_len) {
+    return true;
+  }
+  if (fin) return false;
+  return true;
+}
+
+/**
+ * The retransmission-queue records of a sent frame [seq, end_seq): one per MSS of payload (FIN and
+ * PSH on the last). Returns the count (tcp_skb_pcount of the frame).
+ */
+function tcp_record_segments(tp: TcpSock, seq: number, end_seq: number, flags: number, len: number, mss: number): number {
+  const now_us = tp.now_us();
+  if (len <= mss) {
+    tp.rtx.push(seq, end_seq, flags, now_us);
+    return 1;
+  }
+  const inner = flags & ~(TCPHDR_FIN | TCPHDR_PSH);
+  let n = 0;
+  for (let off = 0; off < len; off += mss) {
+    const s = (seq + off) >>> 0;
+    const last = off + mss >= len;
+    tp.rtx.push(s, last ? end_seq : (s + mss) >>> 0, last ? flags : inner, now_us);
+    n++;
+  }
+  return n;
 }
 
 /** tcp_event_new_data_sent + tcp_event_data_sent */
@@ -616,13 +879,17 @@ function tcp_event_new_data_sent(tp: TcpSock, seq: number, end_seq: number, flag
   if (now - tp.ack_lrcvtime < tp.ack_ato) tp.ack_pingpong = Math.min(tp.ack_pingpong + 1, 255);
   tp.lsndtime = now;
   tp.lsndtime_j = tp.jiffies();
-  tp.rtx.push(seq, end_seq, flags, tp.now_us());
+  // A TSO frame of n segments is kept as n records, as if tcp_fragment had cut it at every MSS:
+  // the counts are Linux's (packets_out += tcp_skb_pcount), and SACK, loss marking and retransmission
+  // work per segment. FIN/PSH go with the last record, as tcp_gso_segment puts them on the wire.
+  const pcount = tcp_record_segments(tp, seq, end_seq, flags, len, mss);
   tp.snd_nxt = end_seq;
-  tp.packets_out++;
-  if (len > 0 && len < mss) tp.snd_sml = end_seq;
-  if (tcp_in_cwnd_reduction(tp)) tp.prr_out++;
-  tp.net.mib.TcpExt.TCPOrigDataSent++;
-  if (!prior_packets || tp.icsk_pending === ICSK_TIME_PROBE0) tcp_rearm_rto(tp);
+  tp.packets_out += pcount;
+  // tcp_minshall_update: the frame ended with a short segment
+  if (len > 0 && len < pcount * mss) tp.snd_sml = end_seq;
+  if (tcp_in_cwnd_reduction(tp)) tp.prr_out += pcount;
+  tp.net.mib.TcpExt.TCPOrigDataSent += pcount;
+  if (!prior_packets || tp.icsk_pending === ICSK_TIME_PROBE0 || tp.icsk_pending === ICSK_TIME_LOSS_PROBE) tcp_rearm_rto(tp);
 }
 
 export function tcp_in_cwnd_reduction(tp: TcpSock): boolean {
@@ -644,7 +911,7 @@ export function tcp_send_fin(tp: TcpSock): void {
  * tcp_retransmit_skb: send a record again (same sequence range). RetransSegs counts the attempt;
  * a local failure counts TCPRetransFail.
  */
-export function tcp_retransmit_skb(tp: TcpSock, r: TcpSkbCb, index: number): boolean {
+export function tcp_retransmit_skb(tp: TcpSock, r: TcpSkbCb, index: number, tlp = false): boolean {
   const mib = tp.net.mib;
   // the head may have been partly acknowledged
   if (before(r.seq, tp.snd_una)) r.seq = tp.snd_una;
@@ -665,7 +932,8 @@ export function tcp_retransmit_skb(tp: TcpSock, r: TcpSkbCb, index: number): boo
     mib.TcpExt.TCPRetransFail++;
     return false;
   }
-  if (!(r.sacked & TCPCB_SACKED_RETRANS)) {
+  // a loss probe (__tcp_retransmit_skb) is not counted as a retransmission in flight
+  if (!tlp && !(r.sacked & TCPCB_SACKED_RETRANS)) {
     r.sacked |= TCPCB_SACKED_RETRANS;
     tp.retrans_out++;
   }
@@ -673,7 +941,9 @@ export function tcp_retransmit_skb(tp: TcpSock, r: TcpSkbCb, index: number): boo
   r.xmit_us = tp.now_us();
   tp.rtx.tsAppend(r);
   tp.total_retrans++;
-  if (tp.retrans_stamp === 0) tp.retrans_stamp = tp.now() || 1;
+  tp.bytes_retrans += len;
+  if (tp.retrans_stamp === 0 && !tlp) tp.retrans_stamp = tp.now() || 1;
+  if (!tlp) tp.undo_retrans = Math.max(tp.undo_retrans, 0) + 1;
   return true;
 }
 
@@ -719,7 +989,7 @@ export function tcp_rearm_rto(tp: TcpSock): void {
     return;
   }
   let rto = tp.rto;
-  if (tp.icsk_pending === ICSK_TIME_REO_TIMEOUT) {
+  if (tp.icsk_pending === ICSK_TIME_REO_TIMEOUT || tp.icsk_pending === ICSK_TIME_LOSS_PROBE) {
     const head = tp.rtx.first();
     if (head !== null) {
       const delta = rto - (tp.now_us() - head.xmit_us) / 1000;
@@ -780,5 +1050,10 @@ export function tcp_send_probe0(tp: TcpSock): void {
 
 /** sk_write_space: tell a writer that was refused that room is back */
 export function tcp_new_space(tp: TcpSock): void {
-  if (tp.wantDrain) tp.events |= EV_DRAIN;
+  if (!tp.wantDrain) return;
+  if (tcp_should_expand_sndbuf(tp)) {
+    tcp_sndbuf_expand(tp);
+    tp.snd_cwnd_stamp = tp.jiffies();
+  }
+  tp.events |= EV_DRAIN;
 }

@@ -78,16 +78,21 @@ function tcp_rack_detect_loss(tp: TcpSock): number {
   return timeout;
 }
 
-/** tcp_rack_mark_lost: run detection after RACK advanced; arm the reorder timer for the undecided */
-export function tcp_rack_mark_lost(tp: TcpSock): void {
-  if (!tp.rack_advanced) return;
+/**
+ * tcp_rack_mark_lost: run detection after RACK advanced; arm the reorder timer for the undecided.
+ * True when the reorder timer was armed (the caller then leaves the xmit timer alone).
+ */
+export function tcp_rack_mark_lost(tp: TcpSock): boolean {
+  if (!tp.rack_advanced) return false;
   tp.rack_advanced = false;
   const t = tcp_rack_detect_loss(tp);
   if (t > 0) {
     const jiffy = 1000 / tp.HZ;
     const ms = Math.ceil(t / 1000 / jiffy) * jiffy + 2 * jiffy; // usecs_to_jiffies + TCP_TIMEOUT_MIN
     tcp_reset_xmit_timer(tp, ICSK_TIME_REO_TIMEOUT, Math.min(ms, tp.rto));
+    return true;
   }
+  return false;
 }
 
 /** tcp_rack_reo_timeout: the reorder window passed — mark, enter recovery, retransmit */

@@ -1,11 +1,13 @@
 // Timer handlers (net/ipv4/tcp_timer.c): tcp_write_timer (RTO, zero-window probe, RACK reorder),
 // tcp_delack_timer, and the socket timer that runs keepalive, FIN_WAIT2 for orphans and TIME_WAIT.
-import { ICSK_ACK_SCHED, ICSK_ACK_TIMER, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS, type TcpSock } from './sock';
+import { ICSK_ACK_SCHED, ICSK_ACK_TIMER, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, ICSK_TIME_RETRANS, type TcpSock } from './sock';
 import { tcp_model_timeout } from './rtt';
-import { tcp_cwnd_reduction, tcp_enter_recovery, tw_kill } from './tcp_input';
+import { tcp_cwnd_reduction, tcp_enter_recovery, tcp_init_undo, tw_kill } from './tcp_input';
+import { tcp_send_loss_probe } from './tcp_tlp';
 import { tcp_rack_reo_timeout, tcp_timeout_mark_lost } from './tcp_recovery';
 import {
   tcp_done,
+  tcp_in_cwnd_reduction,
   tcp_reset_xmit_timer,
   tcp_retransmit_skb,
   tcp_send_ack,
@@ -45,16 +47,19 @@ export function tcp_write_timer(tp: TcpSock): void {
     case ICSK_TIME_PROBE0:
       tcp_probe_timer(tp);
       break;
+    case ICSK_TIME_LOSS_PROBE:
+      tcp_send_loss_probe(tp);
+      break;
     case ICSK_TIME_RETRANS:
       tcp_retransmit_timer(tp);
       break;
   }
 }
 
-/** tcp_write_err: give up with ETIMEDOUT */
+/** tcp_write_err: give up with the soft error an ICMP left (sk_err_soft), else ETIMEDOUT */
 function tcp_write_err(tp: TcpSock): void {
   tp.net.mib.TcpExt.TCPAbortOnTimeout++;
-  tcp_done(tp, 'ETIMEDOUT');
+  tcp_done(tp, tp.err_soft || 'ETIMEDOUT');
 }
 
 /** tcp_write_timeout: SYN retries, or retries2 worth of backed-off RTOs since the first retransmission */
@@ -81,15 +86,18 @@ function tcp_write_timeout(tp: TcpSock): boolean {
   return false;
 }
 
-/** tcp_enter_loss: every unSACKed segment is lost, cwnd = 1, Loss state */
+/** tcp_enter_loss: every unSACKed segment is lost, cwnd = 1, Loss state; F-RTO may start */
 export function tcp_enter_loss(tp: TcpSock): void {
+  const new_recovery = tp.ca_state < TCP_CA_Recovery;
   tcp_timeout_mark_lost(tp);
   if (tp.ca_state <= TCP_CA_Disorder || !after(tp.high_seq, tp.snd_una) || (tp.ca_state === TCP_CA_Loss && !tp.retransmits)) {
-    tp.prior_ssthresh = tp.snd_ssthresh;
+    // tcp_current_ssthresh, then tcp_init_undo
+    tp.prior_ssthresh = tcp_in_cwnd_reduction(tp) ? tp.snd_ssthresh : Math.max(tp.snd_ssthresh, (tp.snd_cwnd >>> 1) + (tp.snd_cwnd >>> 2));
     tp.prior_cwnd = tp.snd_cwnd;
     tp.snd_ssthresh = tp.ca.ssthresh(tp);
-    tp.undo_marker = tp.snd_una || 1;
+    tcp_init_undo(tp);
   }
+  tp.tlp_high_seq = 0;
   tp.snd_cwnd = tp.in_flight() + 1;
   tp.snd_cwnd_cnt = 0;
   tp.snd_cwnd_stamp = tp.jiffies();
@@ -99,6 +107,8 @@ export function tcp_enter_loss(tp: TcpSock): void {
   tp.ca.set_state(tp, TCP_CA_Loss);
   tp.ca_state = TCP_CA_Loss;
   tp.high_seq = tp.snd_nxt;
+  // F-RTO (RFC 5682 §3.1 step 1): unless a recovery was already under way, bar repeated timeouts of the same snd_una
+  tp.frto = tp.net.sysctl.tcp_frto > 0 && (new_recovery || tp.retransmits > 0);
 }
 
 /** tcp_retransmit_timer */

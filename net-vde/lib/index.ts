@@ -32,6 +32,11 @@ interface Native {
   pollerStart(handle: object, events: number): void;
   pollerStop(handle: object): void;
   pollerClose(handle: object): void;
+  pingSocket(family: IpFamily): number;
+  setHopLimit(fd: number, hops: number): void;
+  sendto(fd: number, data: ArrayBufferView, address: string, port?: number): number | null;
+  recvfrom(fd: number, buf: ArrayBufferView, offset?: number, length?: number): RecvFromResult | null;
+  localPort(fd: number): number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -58,6 +63,21 @@ export interface RecvResult {
   ctrunc: boolean;
   /** MSG_TRUNC: a datagram was larger than the buffer */
   truncated: boolean;
+}
+
+export type IpFamily = 4 | 6;
+
+export interface RecvFromResult {
+  /** bytes received (of the datagram; see `truncated`) */
+  bytes: number;
+  /** the sender's address as text ('192.0.2.1', '2001:db8::1') */
+  address: string;
+  /** the sender's port (0 for ICMP) */
+  port: number;
+  /** MSG_TRUNC: the datagram was larger than the buffer */
+  truncated: boolean;
+  /** the TTL / hop limit the datagram arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT), -1 when not reported */
+  hopLimit: number;
 }
 
 export const POLL_READABLE = 1;
@@ -124,6 +144,38 @@ export function sendmmsg(fd: number, arena: Uint8Array, slotSize: number, length
 /** close an fd; a Poller watching it is stopped first (and refuses to start again) */
 export function close(fd: number): void {
   native.close(fd);
+}
+
+/**
+ * An unprivileged ICMP echo socket, SOCK_NONBLOCK|SOCK_CLOEXEC: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)
+ * for 4, socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6) for 6, with hop-limit reporting on. The kernel
+ * refuses it with EACCES unless the caller's group is in net.ipv4.ping_group_range (both families), even
+ * for root. Send echo requests (ICMP header + data; the kernel sets the identifier to the socket's and
+ * computes the checksum); receive only echo replies with that identifier, starting at the ICMP header.
+ */
+export function pingSocket(family: IpFamily): number {
+  return native.pingSocket(family);
+}
+
+/** the TTL (IP_TTL) or hop limit (IPV6_UNICAST_HOPS) of what the socket sends, 1..255 */
+export function setHopLimit(fd: number, hops: number): void {
+  native.setHopLimit(fd, hops);
+}
+
+/** send one datagram to `address` (text, of the socket's family; TypeError otherwise) and `port` (default 0);
+ *  bytes sent, or null on EAGAIN */
+export function sendto(fd: number, data: Uint8Array, address: string, port?: number): number | null {
+  return native.sendto(fd, data, address, port);
+}
+
+/** receive one datagram into buf[offset, offset+length) with its sender; null on EAGAIN */
+export function recvfrom(fd: number, buf: Uint8Array, offset?: number, length?: number): RecvFromResult | null {
+  return native.recvfrom(fd, buf, offset, length);
+}
+
+/** getsockname's port; for a ping socket the echo identifier the kernel uses (0 until the first send) */
+export function localPort(fd: number): number {
+  return native.localPort(fd);
 }
 
 /** memfd_create(name, MFD_CLOEXEC) sized to `size` bytes */

@@ -1,5 +1,5 @@
 // net_vde.node: module entry. Each concern lives in its own file (sockets, messages, memory, eventfd,
-// poller, fences); this file wires them up and keeps the per-env data.
+// poller, fences, ping); this file wires them up and keeps the per-env data.
 #include "common.h"
 
 namespace netvde {
@@ -31,6 +31,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   InitEventfd(env, exports);
   InitPoller(env, exports);
   InitFences(env, exports);
+  InitPing(env, exports);
   return exports;
 }
 

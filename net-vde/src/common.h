@@ -49,6 +49,7 @@ void InitMemory(Napi::Env env, Napi::Object exports);
 void InitEventfd(Napi::Env env, Napi::Object exports);
 void InitPoller(Napi::Env env, Napi::Object exports);
 void InitFences(Napi::Env env, Napi::Object exports);
+void InitPing(Napi::Env env, Napi::Object exports);
 
 // poller.cc: stop every Poller watching `fd` (called by close(fd) so libuv never watches a closed fd).
 void StopPollersForFd(napi_env env, int fd);

@@ -49,3 +49,39 @@ export function runNode(script: string, args: string[] = []): { status: number |
   const r = spawnSync(process.execPath, [...args, '-e', script], { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
+
+const PING_GROUP_RANGE = '/proc/sys/net/ipv4/ping_group_range';
+
+/** net.ipv4.ping_group_range as written back ('1\t0' → '1 0') */
+export function pingGroupRange(): string {
+  return fs.readFileSync(PING_GROUP_RANGE, 'utf8').trim().split(/\s+/).join(' ');
+}
+
+/** true when this process may change net.ipv4.ping_group_range (root with a writable /proc/sys) */
+export function canSetPingGroupRange(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    fs.accessSync(PING_GROUP_RANGE, fs.constants.W_OK);
+    fs.writeFileSync(PING_GROUP_RANGE, pingGroupRange());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** run `fn` with net.ipv4.ping_group_range set to `range`, restoring the previous value afterwards */
+export async function withPingGroupRange<T>(range: string, fn: () => T | Promise<T>): Promise<T> {
+  const old = pingGroupRange();
+  fs.writeFileSync(PING_GROUP_RANGE, range);
+  try {
+    return await fn();
+  } finally {
+    fs.writeFileSync(PING_GROUP_RANGE, old);
+  }
+}
+
+/** a range holding only this process's group */
+export function ownGroupRange(): string {
+  const g = process.getgid?.() ?? 0;
+  return `${g} ${g}`;
+}

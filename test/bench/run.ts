@@ -1,8 +1,19 @@
-// `npm run bench`: packets/s and Gbit/s of a vhost-user back-end, with the bench process as the guest
-// (no QEMU). See USAGE; plain text out, exit 0 when every measurement ran.
+// `npm run bench`: every figure of the bench, each section selectable with --only: the vhost-user
+// back-end's packets/s with the bench process as the guest (no QEMU), the receive path's stages
+// (issue 4), the qdiscs (issue 4), the TCP model's bulk throughput and idle memory (issue 3) and a real
+// guest's iperf3 over skbnet vs -netdev user (issue 3). See USAGE; plain text out, exit 0 when every
+// measurement ran.
 import * as path from 'path';
 import { measure, fmtRate, MeasureOptions, PathKind, Result } from './measure';
 import { CsumMode, MIN_UDP_FRAME } from './bench-frames';
+import { benchRxStages } from './bench-rx-stages';
+import { benchQdisc } from './bench-qdisc';
+import { benchTcpModel } from './bench-tcp-model';
+import { benchIperf3 } from './bench-iperf3';
+
+/** the sections, in the order they run */
+const SECTIONS = ['vhost', 'rx', 'qdisc', 'tcp', 'idle', 'iperf3'] as const;
+type Section = (typeof SECTIONS)[number];
 
 const CLI = path.resolve(__dirname, '..', '..', 'emulator', 'cli.js');
 const SKBNET = `${process.execPath} ${CLI} serve --vhost-user {sock} --quiet`;
@@ -10,6 +21,23 @@ const SKBNET = `${process.execPath} ${CLI} serve --vhost-user {sock} --quiet`;
 const TARGET_PPS = 1e6;
 
 const USAGE = `usage: npm run bench -- [options]
+  --only LIST                 sections to run, comma-separated (default all):
+                              vhost  vhost-user tx/echo packets/s, the bench as the guest
+                              rx     receive path: NAPI → GRO → RPS → netif_receive_skb, ns/pkt per stage, pps
+                              qdisc  fq_codel and netem enqueue/dequeue Mpps
+                              tcp    TCP model ↔ TCP model bulk Gbit/s (in process)
+                              idle   memory per idle TCP connection (test/bench/tcp-idle-memory.ts)
+                              iperf3 guest iperf3 over skbnet vs -netdev user, both directions
+  --iperf-seconds N           iperf3 time per direction (default 10)
+  --iperf-port N              host iperf3 server port on 127.0.0.1 (default 5299)
+  --rx-packets N              frames per receive-path row (default 2000000)
+  --rx-flows N                interleaved TCP flows (default 64)
+  --rps-cpus N                virtual CPUs of the RPS rows (default 2)
+  --qdisc-packets N           packets per qdisc row (default 2000000)
+  --tcp-mib N                 MiB moved by the TCP model bulk row (default 256)
+  --tcp-mtu N                 MTU of the TCP model link (default 1500)
+  --idle-conns N              connections for the idle-memory row (default 1000)
+ vhost section:
   --backend-cmd 'CMD {sock}'  back-end to measure ({sock}: a socket path in a temp dir); default skbnet:
                               ${SKBNET}
   --compare                   with --backend-cmd: measure skbnet too and print other/skbnet ratios
@@ -27,6 +55,16 @@ const USAGE = `usage: npm run bench -- [options]
 `;
 
 interface Args extends MeasureOptions {
+  only: Set<Section>;
+  iperfSeconds: number;
+  iperfPort: number;
+  rxPackets: number;
+  rxFlows: number;
+  rpsCpus: number;
+  qdiscPackets: number;
+  tcpMiB: number;
+  tcpMtu: number;
+  idleConns: number;
   backendCmd: string | null;
   compare: boolean;
   sizes: number[];
@@ -34,7 +72,10 @@ interface Args extends MeasureOptions {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { backendCmd: null, compare: false, seconds: 3, warmup: 1, ring: 256, csum: 'full', txIrq: 'every', poll: false, sizes: [64, 1500], paths: ['tx', 'echo'] };
+  const a: Args = {
+    only: new Set(SECTIONS), iperfSeconds: 10, iperfPort: 5299, rxPackets: 2_000_000, rxFlows: 64, rpsCpus: 2,
+    qdiscPackets: 2_000_000, tcpMiB: 256, tcpMtu: 1500, idleConns: 1000,
+    backendCmd: null, compare: false, seconds: 3, warmup: 1, ring: 256, csum: 'full', txIrq: 'every', poll: false, sizes: [64, 1500], paths: ['tx', 'echo'] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = (): string => {
@@ -47,6 +88,21 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     switch (k) {
+      case '--only': {
+        const list = val().split(',');
+        for (const x of list) if (!(SECTIONS as readonly string[]).includes(x)) throw new Error(`--only: one of ${SECTIONS.join(', ')}`);
+        a.only = new Set(list as Section[]);
+        break;
+      }
+      case '--iperf-seconds': a.iperfSeconds = num(1, 3600); break;
+      case '--iperf-port': a.iperfPort = num(1024, 65535); break;
+      case '--rx-packets': a.rxPackets = num(1e4, 1e9); break;
+      case '--rx-flows': a.rxFlows = num(1, 1024); break;
+      case '--rps-cpus': a.rpsCpus = num(2, 64); break;
+      case '--qdisc-packets': a.qdiscPackets = num(1e4, 1e9); break;
+      case '--tcp-mib': a.tcpMiB = num(1, 65536); break;
+      case '--tcp-mtu': a.tcpMtu = num(576, 65520); break;
+      case '--idle-conns': a.idleConns = num(1, 100000); break;
       case '--backend-cmd': a.backendCmd = val(); break;
       case '--compare': a.compare = true; break;
       case '--poll': a.poll = true; break;
@@ -153,6 +209,24 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
+  const out = (t: string): void => {
+    process.stdout.write(t);
+  };
+  out(`skbnet bench (${[...a.only].join(', ')}), ${process.platform} node ${process.version}; npm run bench -- --help for the options\n`);
+  let ok = true;
+  if (a.only.has('vhost')) ok = (await benchVhost(a)) && ok;
+  if (a.only.has('rx')) ok = (await benchRxStages({ packets: a.rxPackets, flows: a.rxFlows, rpsCpus: a.rpsCpus }, out)) && ok;
+  if (a.only.has('qdisc')) ok = benchQdisc({ packets: a.qdiscPackets }, out) && ok;
+  if (a.only.has('tcp') || a.only.has('idle')) {
+    ok = (await benchTcpModel({ bytes: a.tcpMiB * 2 ** 20, mtu: a.tcpMtu, idleConns: a.idleConns }, out, { bulk: a.only.has('tcp'), idle: a.only.has('idle') })) && ok;
+  }
+  if (a.only.has('iperf3')) ok = (await benchIperf3({ seconds: a.iperfSeconds, port: a.iperfPort }, out)) && ok;
+  return ok ? 0 : 1;
+}
+
+/** the vhost-user section (the bench plays the guest over vhost-user, no QEMU) */
+async function benchVhost(a: Args): Promise<boolean> {
+  process.stdout.write(`\n== vhost-user back-end, the bench as the guest ==\n`);
   process.stdout.write(`skbnet vhost-user bench: ring ${a.ring}, ${a.warmup} s warm-up + ${a.seconds} s per row, ` +
     `tx UDP checksum ${a.csum === 'full' ? 'in the frame' : 'offloaded (NEEDS_CSUM)'}, ` +
     `${a.poll ? 'guest polling (no interrupts)' : `tx interrupts ${a.txIrq === 'delayed' ? 'at 3/4 of the ring' : 'per completion'}`}, ${process.platform} node ${process.version}\n`);
@@ -182,7 +256,7 @@ async function main(): Promise<number> {
       process.stdout.write(`  ${s.path.padEnd(4)} ${String(s.frameLen).padStart(5)} B  pps ${ratio(o.pps, s.pps).padStart(7)}  pps/CPU-s ${ratio(perCpu(o), perCpu(s)).padStart(7)}\n`);
     }
   }
-  return all.some((rs) => rs.some((r) => r.error)) ? 1 : 0;
+  return !all.some((rs) => rs.some((r) => r.error));
 }
 
 main().then(

@@ -140,6 +140,32 @@ describe('a real guest: outbound TCP through the host proxy', function () {
     }
   });
 
+  it('`skbnet ss -ti` shows the guest\'s open nc connection ESTABLISHED with its tcp_info', async () => {
+    let conn: net.Socket | null = null;
+    const s = await serve((c) => {
+      conn = c;
+      c.on('data', () => undefined);
+      c.write('hello\n');
+    });
+    servers.push(s.server);
+    // nc stays connected (its stdin open) for a few seconds; nothing of it holds the agent's output
+    await guest.run(`(sleep 6) | nc 10.0.2.2 ${s.port} > /dev/null 2>&1 &`, 10000);
+    const row = new RegExp(`^ESTAB +0 +0 +10\\.0\\.2\\.2:${s.port} +10\\.0\\.2\\.15:(\\d+) *\n\t(.*)$`, 'm');
+    let out = '';
+    for (let i = 0; i < 50 && !/bytes_acked:6 /.test(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      out = await cli(['ss', '-tin', '--control', ctl]);
+    }
+    expect(out).to.match(/^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port +Process/);
+    const m = row.exec(out);
+    expect(m, out).to.not.equal(null);
+    console.log(`      ${m![0].replace('\n', '\n      ')}`);
+    // the model's socket toward the guest: it sent "hello\n" and got it acked; Linux 6.1 options
+    expect(m![2]).to.match(/^ cubic wscale:\d+,7 rto:\d+ rtt:[\d.]+\/[\d.]+ (ato:\d+ )?mss:1448 pmtu:1500 rcvmss:\d+ advmss:1460 cwnd:10 bytes_sent:6 bytes_acked:6 segs_out:\d+ segs_in:\d+ data_segs_out:1 send \d+bps lastsnd:\d+ (lastrcv:\d+ )?lastack:\d+ pacing_rate \d+bps delivered:\d+ rcv_space:\d+ rcv_ssthresh:\d+ minrtt:[\d.]+ snd_wnd:\d+/);
+    expect(await cli(['ss', '-t', '-o', '-i', '--control', ctl])).to.match(/\t ts sack cubic wscale/);
+    (conn as net.Socket | null)?.destroy();
+  });
+
   it('completes 200 concurrent guest connections', async () => {
     let n = 0;
     const s = await serve((c) => {

@@ -194,13 +194,14 @@ describe('IPv6 input and ICMPv6', () => {
     expect(l.link.take().map(icmp6Type)).to.deep.equal([129]);
   });
 
-  it('counts and drops real fragments (no reassembly yet); an incomplete first fragment gets code 3', () => {
+  it('queues real fragments (a non-last one not a multiple of 8 gets Parameter Problem); an incomplete first fragment gets code 3', () => {
     const l = learned();
     const m = l.link.stack.mib;
-    l.link.inject(withExt(44, [58, 0, 0, 1, 0, 0, 0, 1])); // offset 0, M=1
-    l.link.inject(withExt(44, [58, 0, 0, 8, 0, 0, 0, 1])); // offset 8, M=0
+    l.link.inject(withExt(44, [58, 0, 0, 1, 0, 0, 0, 1])); // offset 0, M=1, 10 bytes: not a multiple of 8
+    expect(l.link.take().map((f) => [icmp6Type(f), f[55], u32(f, 58)])).to.deep.equal([[4, 0, 4]]);
+    l.link.inject(withExt(44, [58, 0, 0, 8, 0, 0, 0, 1])); // offset 8, M=0: queued, waiting for the rest
     expect(l.link.take().length).to.equal(0);
-    expect([m.Ip6.ReasmReqds, m.Ip6.ReasmFails]).to.deep.equal([2, 2]);
+    expect([m.Ip6.ReasmReqds, m.Ip6.ReasmFails, m.Ip6.ReasmOKs]).to.deep.equal([2, 0, 0]);
     // first fragment whose destination options header is cut off
     l.link.inject(ipv6Frame({ src: GUEST_GLOBAL, dst: 'fec0::2', nh: 44, payload: [60, 0, 0, 1, 0, 0, 0, 2, 58, 4, 1, 0], csumAt: -1 }));
     const f = l.link.take()[0];

@@ -42,6 +42,8 @@ export class Host implements NetDeviceOps {
   capture = false;
   /** set to drop every TCP frame this host sends (a one-way blackout; ARP still works) */
   blackhole = false;
+  /** when set, a frame this host sends crosses the link only if this returns true */
+  outFilter: ((f: Uint8Array) => boolean) | null = null;
 
   constructor(
     readonly pair: TcpPair,
@@ -63,6 +65,7 @@ export class Host implements NetDeviceOps {
   ndo_start_xmit(skb: Skb): number {
     const f = skb.buf.slice(skb.data, skb.data + skb.len);
     if (this.capture) this.sent.push(f);
+    if (this.outFilter !== null && !this.outFilter(f)) return NETDEV_TX_OK;
     if (!(this.blackhole && f[12] === 8 && f[13] === 0 && f[23] === 6)) this.pair.carry(this, f);
     return NETDEV_TX_OK;
   }
@@ -113,8 +116,15 @@ export class TcpPair {
     return this.sched.now();
   }
 
+  /** every RST carried (or dropped): who sent it, whether it still had any TCP socket, when */
+  readonly rsts: { from: string; hadSocket: boolean; at: number }[] = [];
+
   carry(from: Host, f: Uint8Array): void {
     const fl = this.faults;
+    // IPv4 + TCP with RST (Ethernet 14 + IHL, flags at TCP offset 13)
+    if (f[12] === 8 && f[13] === 0 && f[23] === 6 && f[14 + (f[14] & 15) * 4 + 13] & 4) {
+      this.rsts.push({ from: from.name, hadSocket: from.tcp.sockets().length > 0, at: this.now });
+    }
     if (fl.drop > 0 && this.rnd() < fl.drop) {
       this.dropped++;
       return;
@@ -159,7 +169,7 @@ export function pattern(n: number, seed = 7): Uint8Array {
 export function tcpFrame(
   from: Host,
   to: Host,
-  f: { sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; opts?: number[]; payload?: Uint8Array },
+  f: { sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; opts?: number[]; payload?: Uint8Array; saddr?: number },
 ): Uint8Array {
   const opts = f.opts ?? [];
   const payload = f.payload ?? new Uint8Array(0);
@@ -176,7 +186,7 @@ export function tcpFrame(
   b[ip + 6] = 0x40;
   b[ip + 8] = 64;
   b[ip + 9] = 6;
-  const sa = from.inet.ind.primary;
+  const sa = f.saddr ?? from.inet.ind.primary;
   const da = to.inet.ind.primary;
   const w32 = (o: number, v: number) => {
     b[o] = v >>> 24;

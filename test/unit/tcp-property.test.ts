@@ -7,75 +7,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { TcpSock } from '../../kernel-model/tcp/sock';
-import { ADDR_B, TcpPair, pattern, type LinkFaults } from './tcp-pair';
-
-interface Run {
-  faults: LinkFaults;
-  seed: number;
-  sizeAB: number;
-  sizeBA: number;
-  sackA: boolean;
-  sackB: boolean;
-  tsA: boolean;
-  tsB: boolean;
-  wsB: boolean;
-  cc: string;
-  chunk: number;
-}
-
-function sink(s: TcpSock, into: Uint8Array[]): void {
-  s.onData = (buf, off, len) => {
-    into.push(buf.slice(off, off + len));
-  };
-}
-
-function pump(s: TcpSock, data: Uint8Array, chunk: number): () => void {
-  let off = 0;
-  return () => {
-    while (off < data.length) {
-      const n = s.write(data, off, Math.min(chunk, data.length - off));
-      if (n <= 0) return;
-      off += n;
-    }
-    if (off === data.length) s.end();
-  };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
-}
-
-export function runTransfer(r: Run): { pair: TcpPair; a: TcpSock; b: TcpSock | null; gotA: Uint8Array; gotB: Uint8Array; done: boolean; closedIn: string[] } {
-  const pair = new TcpPair({
-    faults: r.faults,
-    seed: r.seed,
-    sysctlA: { tcp_sack: r.sackA, tcp_timestamps: r.tsA, tcp_congestion_control: r.cc },
-    sysctlB: { tcp_sack: r.sackB, tcp_timestamps: r.tsB, tcp_window_scaling: r.wsB, tcp_congestion_control: r.cc },
-  });
-  const ab = pattern(r.sizeAB, r.seed);
-  const ba = pattern(r.sizeBA, r.seed + 1);
-  const rxA: Uint8Array[] = [];
-  const rxB: Uint8Array[] = [];
-  let b: TcpSock | null = null;
-  const closedIn: string[] = [];
-  pair.b.tcp.listen(5001, (s) => {
-    b = s;
-    s.onClose = () => closedIn.push(`b:${s.stateName}`);
-    sink(s, rxB);
-    const go = pump(s, ba, r.chunk);
-    s.onDrain = go;
-    go();
-  });
-  const a = pair.a.tcp.connect(pair.a.inet.ind, ADDR_B, 5001)!;
-  a.onClose = () => closedIn.push(`a:${a.stateName}`);
-  sink(a, rxA);
-  const go = pump(a, ab, r.chunk);
-  a.onConnect = go;
-  a.onDrain = go;
-  const final = (s: TcpSock | null) => s !== null && (s.stateName === 'CLOSED' || s.stateName === 'TIME_WAIT');
-  const done = pair.runUntil(() => final(a) && final(b), 1_800_000, 200);
-  return { pair, a, b, gotA: concat(rxA), gotB: concat(rxB), done, closedIn };
-}
+import { pattern } from './tcp-pair';
+import { lateRstOnly, runTransfer, type Run } from './tcp-transfer';
 
 const faultsArb = fc.record({
   drop: fc.double({ min: 0, max: 0.15, noNaN: true }),
@@ -107,8 +40,15 @@ describe('tcp property: lossy link delivers the streams exactly and closes as RF
         expect(done, `final states a=${a.stateName} b=${b?.stateName}`).to.equal(true);
         expect(b).to.not.equal(null);
         const bb = b as unknown as TcpSock;
-        expect(a.error).to.equal('');
-        expect(bb.error).to.equal('');
+        // Linux too answers a retransmission that arrives after TIME_WAIT's 60 s with a RST: when the
+        // final ACK is lost and the peer's RTO has backed off past 60 s (Karn's rule keeps it there
+        // without timestamps), the closing side hears ECONNRESET after all data was delivered. That is
+        // the only error allowed (see tcp-regression.test.ts).
+        for (const s of [a, bb]) {
+          if (s.error === '') continue;
+          expect(s.error).to.equal('ECONNRESET');
+          expect(lateRstOnly(pair), JSON.stringify(pair.rsts)).to.equal(true);
+        }
         expect(Buffer.from(gotB).equals(Buffer.from(pattern(r.sizeAB, r.seed))), `b got ${gotB.length}/${r.sizeAB}`).to.equal(true);
         expect(Buffer.from(gotA).equals(Buffer.from(pattern(r.sizeBA, r.seed + 1))), `a got ${gotA.length}/${r.sizeBA}`).to.equal(true);
         expect(closedIn.length, closedIn.join()).to.equal(2);

@@ -249,6 +249,11 @@ describe('tcp-proxy: guest TCP connections carried to host sockets', function ()
       }),
     );
     const p = start({ maxBufferedBytes: cap });
+    // receive-window autotuning is bounded by the model's per-connection cap (max_buffered_bytes):
+    // keep both models' buffers small so 8 MiB cannot all hide in them
+    const tcpCap = 256 * 1024;
+    pair.a.tcp.sysctl.max_buffered_bytes = tcpCap;
+    pair.b.tcp.sysctl.max_buffered_bytes = tcpCap;
     const g = GuestConn.open(pair, port);
     const data = pattern(8 << 20, 9);
     g.send(data, true);
@@ -267,8 +272,9 @@ describe('tcp-proxy: guest TCP connections carried to host sockets', function ()
     expect(g.unsent).to.be.greaterThan(0);
     const aSock = pair.a.tcp.sockets()[0];
     expect(aSock.info().rcv_wnd, 'the window advertised to the guest is closed').to.be.lessThan(aSock.advmss);
-    // the cap plus at most one delivery (the receive window) plus slack
-    const window = pair.a.tcp.sysctl.rcvbuf / 2;
+    // the cap plus at most one delivery (the receive window, grown by autotuning up to tcpCap) plus slack
+    const window = Math.max(pair.a.tcp.sysctl.rcvbuf / 2, tcpCap);
+    expect(aSock.rcvbuf.capacity).to.be.at.most(window);
     expect(p.stats.maxBuffered).to.be.at.most(cap + window + 16384);
     hostSock!.resume();
     expect(await until(() => Buffer.concat(hostGot).length === data.length, 20000)).to.equal(true);
@@ -287,6 +293,9 @@ describe('tcp-proxy: guest TCP connections carried to host sockets', function ()
       }),
     );
     const p = start();
+    // tcp_sndbuf_expand may grow the model's send buffer only up to the per-connection cap: keep it
+    // small so the test sees the host socket hold the rest
+    pair.a.tcp.sysctl.max_buffered_bytes = 256 * 1024;
     const g = GuestConn.open(pair, port);
     expect(await until(() => g.connected)).to.equal(true);
     g.sock.pause();

@@ -404,7 +404,9 @@ describe('tcp socket: ACK timing, Nagle, windows', () => {
   });
 
   it('bounded send buffer: write takes what fits and onDrain says when to go on', () => {
-    const { pair, a } = established({ sysctlA: { sndbuf: 10_000 } });
+    // the per-connection cap keeps tcp_sndbuf_expand from growing it (counted)
+    const { pair, a } = established({ sysctlA: { sndbuf: 10_000, max_buffered_bytes: 10_000 } });
+    expect(pair.a.tcp.drops.sndbufCapped).to.be.greaterThan(0);
     const n = a.write(new Uint8Array(25_000));
     expect(n).to.equal(10_000);
     expect(a.write(new Uint8Array(10))).to.equal(0);
@@ -447,7 +449,9 @@ describe('tcp socket: timers', () => {
     // each gap doubles until the 120 s cap
     for (let i = 1; i < gaps.length; i++) expect(gaps[i]).to.be.oneOf([Math.min(gaps[i - 1] * 2, 120_000), gaps[i - 1]]);
     expect(Math.max(...gaps)).to.equal(120_000);
-    expect(pair.a.stack.mib.TcpExt.TCPTimeouts).to.equal(sends.length);
+    // the first retransmission is RACK-TLP's loss probe (2·srtt + rto_min with one packet out), the rest are RTOs
+    expect(pair.a.stack.mib.TcpExt.TCPLossProbes).to.equal(1);
+    expect(pair.a.stack.mib.TcpExt.TCPTimeouts + pair.a.stack.mib.TcpExt.TCPLossProbes).to.equal(sends.length);
     expect(pair.a.stack.mib.TcpExt.TCPAbortOnTimeout).to.equal(1);
     expect(pair.now - t0 - sends[1]).to.be.within(924_600 - 1000, 924_600 + 121_000);
   });

@@ -14,6 +14,7 @@ import { NetemQdisc } from '../sch_netem';
 import { PrioQdisc } from '../sch_prio';
 import { HtbQdisc, fmt_classid } from '../sch_htb';
 import { is_classful, type ClassfulQdisc } from '../classful';
+import { ifb_of, NoqueueQdisc } from '../ifb';
 import { TcError, parse_fifo, parse_fq_codel, parse_htb, parse_htb_class, parse_netem, parse_prio, parse_tbf } from './kinds';
 
 export const QDISC_KINDS = ['pfifo', 'bfifo', 'pfifo_fast', 'fq_codel', 'tbf', 'netem', 'prio', 'htb'] as const;
@@ -80,6 +81,8 @@ function set_dev_queue(q: Qdisc, txq: Qdisc['dev_queue']): void {
 
 /** the default qdisc the stack gives a txq (NetStack's default_qdisc option; pfifo otherwise) */
 function default_root(stack: NetStack, dev: NetDevice): Qdisc {
+  // an ifb's default is noqueue (no ingress redirect), see ifb.ts
+  if (ifb_of(dev)) return new NoqueueQdisc(stack);
   const make = (stack as unknown as { makeQdisc?: (s: NetStack, limit: number) => Qdisc }).makeQdisc;
   return make ? make(stack, dev.tx_queue_len) : new PfifoQdisc(stack, dev.tx_queue_len);
 }
@@ -195,8 +198,17 @@ function locate(dev: NetDevice, parent: number): { at: Qdisc | null; owner: (Qdi
   return { at: leaf, owner };
 }
 
-/** tc qdisc add|replace|change|del */
+/** tc qdisc add|replace|change|del; on an ifb the ingress redirect follows its root (ifb.ts) */
 export function tc_modify_qdisc(stack: NetStack, c: QdiscCommand): void {
+  try {
+    tc_modify_qdisc_dev(stack, c);
+  } finally {
+    const dev = stack.dev_get_by_name(c.dev);
+    if (dev) ifb_of(dev)?.refresh();
+  }
+}
+
+function tc_modify_qdisc_dev(stack: NetStack, c: QdiscCommand): void {
   const dev = find_dev(stack, c.dev);
   if (!c.parent) throw new TcError('Error: Parent not specified (use "root" or "parent X:Y").');
   if (c.kind && !QDISC_KINDS.includes(c.kind as (typeof QDISC_KINDS)[number])) throw new TcError(`Error: Specified qdisc kind is unknown.`);

@@ -51,7 +51,7 @@ export function parse_tc_modify(obj: 'qdisc' | 'class', verbWord: string, argv: 
       if (h === null) throw new TcError(`Error: argument "${v}" is wrong: invalid parent ID`);
       parent = h;
     } else if (w === 'ingress' || w === 'clsact') {
-      throw new TcError(`Error: "${w}" qdiscs are not modelled (egress only).`);
+      throw new TcError(`Error: "${w}" qdiscs are not modelled; shape ingress on ifb0 instead (tc qdisc replace dev ifb0 root …).`);
     } else if (matches(w, 'estimator') || matches(w, 'stab')) {
       throw new TcError(`Error: "${w}" is not modelled.`);
     } else if (matches(w, 'help')) {

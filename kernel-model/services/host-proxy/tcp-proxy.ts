@@ -34,7 +34,23 @@ import { csum_fold, csum_partial } from '../../wire/checksum';
 import { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ICMP_NET_UNREACH } from '../../wire/icmp';
 import { IPPROTO_TCP, IP_DF } from '../../wire/ipv4';
 import { TCPHDR_SYN } from '../../wire/tcp';
+import type { Inet6 } from '../../inet6';
+import type { TcpSock } from '../../tcp/sock';
+import { tcp_v6_init, type Tcp6Net, type TcpForwardRequest6 } from '../../tcp/tcp_ipv6';
+import { formatIpv6, ipv6Eq, NEXTHDR_TCP } from '../../wire/ipv6';
+import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE } from '../../wire/icmpv6';
 import { TcpSplice, type SpliceStats } from './tcp-splice';
+import { hostHasIpv6Loopback } from './udp6-proxy';
+
+/** what open() needs of a forward request, IPv4 or IPv6 */
+interface ForwardReq {
+  accept(): TcpSock | null;
+  reset(): void;
+  drop(): void;
+}
+/** how a failed host connect is reported to the guest */
+const UNREACH_HOST = 0;
+const UNREACH_NET = 1;
 
 /** BSD's connection-establishment timer (tcp_timer.h TCPTV_KEEP_INIT, 75 s), which libslirp keeps */
 export const TCP_PROXY_CONNECT_TIMEOUT_MS = 75_000;
@@ -56,6 +72,10 @@ export interface TcpProxyOptions {
   dnsUpstream?: { address: string; port: number } | null;
   /** `-netdev user,restrict=on` (default: the InetConfig's) */
   restrict?: boolean;
+  /** IPv6: the guest's TCP over IPv6 is carried too (fec0::2 → loopback6, fec0::3:53 → dnsUpstream) */
+  inet6?: Inet6 | null;
+  /** the host address fec0::2 stands for (default ::1, or loopback when the host has no ::1) */
+  loopback6?: string;
 }
 
 export interface TcpProxyStats extends SpliceStats {
@@ -109,6 +129,9 @@ export class TcpProxy {
   restrict: boolean;
   private readonly splices = new Set<TcpSplice>();
   private closed = false;
+  readonly inet6: Inet6 | null;
+  readonly tcp6: Tcp6Net | null;
+  readonly loopback6: string;
 
   constructor(
     readonly inet: Inet,
@@ -121,11 +144,16 @@ export class TcpProxy {
     this.loopback = opts.loopback ?? '127.0.0.1';
     this.dnsUpstream = opts.dnsUpstream ?? null;
     this.restrict = opts.restrict ?? inet.config.restrict;
+    this.inet6 = opts.inet6 ?? null;
+    this.tcp6 = this.inet6 === null ? null : tcp_v6_init(tcp, this.inet6.net);
+    this.loopback6 = opts.loopback6 ?? (hostHasIpv6Loopback() ? '::1' : this.loopback);
   }
 
   /** become the namespace's TCP forwarder */
   start(): this {
     this.tcp.setForwarder((req) => this.forward(req));
+    this.tcp6?.setForwarder((req) => this.forward6(req));
+    if (this.inet6 !== null) this.inet6.net.setTerminate(NEXTHDR_TCP, true);
     return this;
   }
 
@@ -138,6 +166,7 @@ export class TcpProxy {
   close(): void {
     this.closed = true;
     if (this.tcp.forwarder !== null) this.tcp.setForwarder(null);
+    this.tcp6?.setForwarder(null);
     for (const s of [...this.splices]) s.destroy();
   }
 
@@ -173,13 +202,51 @@ export class TcpProxy {
     if (this.splices.size >= this.maxConnections) {
       this.stats.connLimit++;
       this.inet.net.logBad(`tcp-proxy: ${this.splices.size} connections (the limit); SYN ${describe(req)} dropped`);
+      req.overflow();
+      return;
+    }
+    this.open(req, target.host, target.port, describe(req), (kind) => this.unreachable(req, kind === UNREACH_HOST ? ICMP_HOST_UNREACH : ICMP_NET_UNREACH));
+  }
+
+  /** the host address and port for a guest IPv6 destination a[o], or null when it is refused */
+  hostTarget6(a: Uint8Array, o: number, dport: number): { host: string; port: number } | null {
+    const cfg = this.inet6!.config;
+    if (ipv6Eq(a, o, cfg.gateway, 0)) return { host: this.loopback6, port: dport };
+    if (ipv6Eq(a, o, cfg.dns, 0)) {
+      const u = this.dnsUpstream;
+      return u !== null && dport === 53 ? { host: u.address, port: u.port } : null;
+    }
+    if (this.inet6!.idev.onLink(a, o)) return null;
+    return { host: formatIpv6(a, o), port: dport };
+  }
+
+  private forward6(req: TcpForwardRequest6): void {
+    if (this.closed) {
       req.drop();
       return;
     }
-    this.open(req, target.host, target.port);
+    if (this.restrict) {
+      this.stats.restricted++;
+      req.drop();
+      return;
+    }
+    const target = this.hostTarget6(req.addrs, 16, req.localPort);
+    if (target === null) {
+      this.stats.refused++;
+      req.reset();
+      return;
+    }
+    const what = `[${req.remoteAddress}]:${req.remotePort}→[${req.localAddress}]:${req.localPort}`;
+    if (this.splices.size >= this.maxConnections) {
+      this.stats.connLimit++;
+      this.inet.net.logBad(`tcp-proxy: ${this.splices.size} connections (the limit); SYN ${what} dropped`);
+      req.drop();
+      return;
+    }
+    this.open(req, target.host, target.port, what, (kind) => this.unreachable6(req, kind === UNREACH_HOST ? ICMPV6_ADDR_UNREACH : ICMPV6_NOROUTE));
   }
 
-  private open(req: TcpForwardRequest, host: string, port: number): void {
+  private open(req: ForwardReq, host: string, port: number, what: string, unreachable: (kind: number) => void): void {
     this.stats.opened++;
     readBuffer ??= Buffer.allocUnsafe(READ_SIZE);
     let splice: TcpSplice | null = null;
@@ -202,7 +269,7 @@ export class TcpProxy {
       if (!connecting) return;
       connecting = false;
       this.stats.timedOut++;
-      this.unreachable(req, ICMP_HOST_UNREACH);
+      unreachable(UNREACH_HOST);
       sock.destroy();
     }, this.connectTimeoutMs);
     sock.once('connect', () => {
@@ -233,16 +300,16 @@ export class TcpProxy {
           break;
         case 'EHOSTUNREACH':
           this.stats.unreachable++;
-          this.unreachable(req, ICMP_HOST_UNREACH);
+          unreachable(UNREACH_HOST);
           break;
         case 'ETIMEDOUT':
           this.stats.timedOut++;
-          this.unreachable(req, ICMP_HOST_UNREACH);
+          unreachable(UNREACH_HOST);
           break;
         default:
           this.stats.unreachable++;
-          this.inet.net.logBad(`tcp-proxy: ${describe(req)} → ${host}:${port}: ${err.message}`);
-          this.unreachable(req, ICMP_NET_UNREACH);
+          this.inet.net.logBad(`tcp-proxy: ${what} → ${host}:${port}: ${err.message}`);
+          unreachable(UNREACH_NET);
       }
     });
     sock.connect(port, host);
@@ -281,6 +348,40 @@ export class TcpProxy {
       skb.pkt_type = PACKET_HOST;
       skb.dev = inet.dev;
       inet.icmpSend(skb, ICMP_DEST_UNREACH, code, 0, RTN_UNICAST);
+      kfree_skb(skb);
+    }
+    req.drop();
+  }
+
+  /**
+   * ICMPv6 destination unreachable about an IPv6 SYN, from the gateway address as a router sends it:
+   * the quote is rebuilt from the SYN (IPv6 header + the TCP header's first 20 bytes)
+   */
+  private unreachable6(req: TcpForwardRequest6, code: number): void {
+    const inet6 = this.inet6!;
+    const syn = req.syn;
+    const skb = inet6.net.stack.alloc_skb(60);
+    if (skb !== null) {
+      const o = skb.put(60);
+      const b = skb.buf;
+      b.fill(0, o, o + 60);
+      b[o] = 0x60;
+      setU16(b, o + 4, 20);
+      b[o + 6] = NEXTHDR_TCP;
+      b[o + 7] = 64;
+      b.set(req.addrs, o + 8);
+      const t = o + 40;
+      setU16(b, t, syn.sport);
+      setU16(b, t + 2, syn.dport);
+      setU32(b, t + 4, syn.seq);
+      b[t + 12] = 5 << 4;
+      b[t + 13] = TCPHDR_SYN;
+      setU16(b, t + 14, syn.window);
+      skb.network_header = o;
+      skb.transport_header = t;
+      skb.pkt_type = PACKET_HOST;
+      skb.dev = inet6.dev;
+      inet6.icmp6Send(skb, ICMPV6_DEST_UNREACH, code, 0);
       kfree_skb(skb);
     }
     req.drop();

@@ -1,8 +1,10 @@
-// One guest TCP connection joined to one host net.Socket, both ways, with bounded buffering:
+// One guest TCP connection joined to one host net.Socket, both ways, with bounded buffering — the one
+// splice both the outbound proxy (tcp-proxy.ts) and host forwarding (hostfwd/) use:
 // - host → guest: the host socket reads into a buffer shared by every connection (net.Socket `onread`,
-//   no allocation per read) and the bytes go straight into the model socket's bounded send buffer. When
-//   it is full, the rest (at most one read) is copied aside and the host socket is paused until onDrain,
-//   so the host's kernel buffer fills and its peer's window closes.
+//   no allocation per read; or 'data' events for sockets a net.Server accepted, readWithDataEvents) and
+//   the bytes go straight into the model socket's bounded send buffer. When it is full, the rest (at
+//   most one read) is set aside and the host socket is paused until onDrain, so the host's kernel
+//   buffer fills and its peer's window closes.
 // - guest → host: each delivery is copied into the host socket (Node keeps it until written). When the
 //   socket's queue reaches its high-water mark (the per-connection cap), the model socket is paused: its
 //   unread bytes stay in its receive buffer and the window it advertises to the guest closes; 'drain'
@@ -90,8 +92,23 @@ export class TcpSplice {
     return this.host.writableLength + (this.pending === null ? 0 : this.pending.length - this.pendingOff);
   }
 
-  /** the host socket's `onread` callback: `n` bytes in `buf`; false pauses reading */
-  fromHost(n: number, buf: Buffer): boolean {
+  /**
+   * Read the host socket through 'data' events (a socket accepted by a net.Server cannot take `onread`):
+   * each chunk is ours, so a remainder the model cannot take is kept without a copy; reading pauses
+   * while one is held.
+   */
+  readWithDataEvents(): this {
+    this.host.on('data', (chunk: Buffer) => {
+      if (!this.fromHost(chunk.length, chunk, true)) this.host.pause();
+    });
+    return this;
+  }
+
+  /**
+   * the host socket's `onread` callback: `n` bytes in `buf` (`owned`: the buffer is not reused, so a
+   * remainder needs no copy); false pauses reading
+   */
+  fromHost(n: number, buf: Buffer, owned = false): boolean {
     const s = this.sock;
     if (this.finished || s === null) return false;
     let taken = 0;
@@ -107,8 +124,13 @@ export class TcpSplice {
     }
     if (taken === n) return true;
     // the rest waits for onDrain (or the handshake): copy it out of the shared buffer, stop reading
-    const rest = Buffer.allocUnsafe(n - taken);
-    buf.copy(rest, 0, taken, n);
+    let rest: Buffer;
+    if (owned) {
+      rest = buf.subarray(taken, n);
+    } else {
+      rest = Buffer.allocUnsafe(n - taken);
+      buf.copy(rest, 0, taken, n);
+    }
     if (this.pending === null) {
       this.pending = rest;
       this.pendingOff = 0;

@@ -1,9 +1,11 @@
 // Host forwarding (`--hostfwd`, QEMU's `-netdev user,hostfwd=`): host sockets whose traffic the model
 // carries into the guest. TCP: a net.Server on HOSTADDR:HOSTPORT; each accepted connection makes the
 // model open a TCP connection from the gateway address (10.0.2.2) to GUESTADDR:GUESTPORT and splices
-// the two (splice.ts); a refused guest connection resets the host one. UDP: a host socket on
-// HOSTADDR:HOSTPORT; datagrams go to the guest from the gateway address and port HOSTPORT, and the
-// guest's answers to that address and port go back to the last host peer.
+// the two with host-proxy/tcp-splice.ts, the splice the outbound proxy uses too (the accepted socket
+// stays paused, pauseOnConnect, until the guest's handshake completes, so nothing the host sends early
+// is buffered); a refused guest connection resets the host one. UDP: a host socket on HOSTADDR:HOSTPORT;
+// datagrams go to the guest from the gateway address and port HOSTPORT, and the guest's answers to that
+// address and port go back to the last host peer.
 import * as dgram from 'dgram';
 import * as net from 'net';
 import type { Inet } from '../../inet';
@@ -12,17 +14,17 @@ import type { UdpDatagram, UdpSock } from '../../udp/udp';
 import { formatIpv4, type Ipv4Addr } from '../../wire/address';
 import { udp_send_host } from '../udp-send';
 import { formatHostFwd, type HostFwdRule } from './rule';
-import { TcpSplice } from './splice';
+import { TcpSplice, type SpliceStats } from '../host-proxy/tcp-splice';
 
 export { parseHostFwd, formatHostFwd, HostFwdSyntaxError, HOSTFWD_DEFAULT_HOST_ADDR, type HostFwdRule } from './rule';
-export { TcpSplice } from './splice';
+export { TcpSplice } from '../host-proxy/tcp-splice';
 
 export interface HostFwdOptions {
   /** TCP connections through all rules at once at most; more are closed at accept (counted) */
   maxConnections?: number;
 }
 
-export interface HostFwdStats {
+export interface HostFwdStats extends SpliceStats {
   /** host connections accepted */
   accepted: number;
   /** guest connections established */
@@ -66,6 +68,13 @@ export class HostFwd {
     udpNoPeer: 0,
     guestSendErrors: 0,
     hostErrors: 0,
+    bytesToHost: 0,
+    bytesToGuest: 0,
+    bufferLimit: 0,
+    guestWindowFull: 0,
+    resetsToGuest: 0,
+    resetsToHost: 0,
+    maxBuffered: 0,
   };
   readonly maxConnections: number;
   readonly bindings: HostFwdBinding[] = [];
@@ -109,10 +118,7 @@ export class HostFwd {
     for (const s of this.servers) s.close();
     for (const s of this.udpSocks) s.close();
     for (const s of this.modelSocks) this.inet.udpUnbind(s);
-    for (const sp of this.splices) {
-      sp.guest.destroy();
-      sp.host.destroy();
-    }
+    for (const sp of this.splices) sp.destroy();
     this.splices.clear();
   }
 
@@ -156,15 +162,16 @@ export class HostFwd {
       return;
     }
     let established = false;
-    const sp = new TcpSplice(host, guest, {
-      onDone: (s, error) => {
-        this.splices.delete(s);
-        if (!established && error !== '') {
-          this.stats.refused++;
-          this.inet.net.logBad(`hostfwd: ${formatIpv4(guestAddr)}:${guestPort}: ${error}`);
-        }
-      },
-    });
+    const sp = new TcpSplice(host, this.stats, (s) => this.splices.delete(s)).readWithDataEvents();
+    sp.attach(guest);
+    const onClose = guest.onClose;
+    guest.onClose = (error) => {
+      if (!established && error !== '') {
+        this.stats.refused++;
+        this.inet.net.logBad(`hostfwd: ${formatIpv4(guestAddr)}:${guestPort}: ${error}`);
+      }
+      onClose?.(error);
+    };
     const onConnect = guest.onConnect;
     guest.onConnect = () => {
       established = true;
