@@ -12,6 +12,7 @@ import { UdpProxy } from '../kernel-model/services/host-proxy/udp-proxy';
 import { TcpProxy } from '../kernel-model/services/host-proxy/tcp-proxy';
 import { Udp6Proxy } from '../kernel-model/services/host-proxy/udp6-proxy';
 import { IcmpProxy } from '../kernel-model/services/host-proxy/icmp-proxy';
+import { Icmp6Proxy } from '../kernel-model/services/host-proxy/icmp6-proxy';
 import { HostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd';
 import { VirtioNetDevice } from '../devices/virtio-net/virtio-net-device';
 import { IfbDevice } from '../kernel-model/sched/ifb';
@@ -21,8 +22,7 @@ import { PcapWriter } from './pcap-writer';
 import { Logger } from './log';
 import { formatMac } from './options';
 import { formatIpv4 } from '../kernel-model/wire/address';
-import type { UdpEndpoint } from './views/ss';
-import type { UdpSock } from '../kernel-model/udp/udp';
+import { udpEndpoints, type UdpEndpoint } from './views/ss';
 
 export interface AttachmentOptions {
   socket: string;
@@ -64,6 +64,8 @@ export class VhostUserAttachment {
   readonly tcpProxy: TcpProxy;
   /** ICMP echo to outside addresses through the host's ping sockets */
   readonly icmpProxy: IcmpProxy;
+  /** ICMPv6 echo to off-link addresses through the host's ICMPv6 ping sockets */
+  readonly icmp6Proxy: Icmp6Proxy;
   /** --hostfwd rules (null when none) */
   readonly hostfwd: HostFwd | null;
   /** ifb0: eth0's ingress, shaped by `tc qdisc … dev ifb0` (pass-through while its root is noqueue) */
@@ -97,6 +99,7 @@ export class VhostUserAttachment {
     this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream, inet6: this.ipv6 }).start();
     // guest echo requests to other addresses (the terminate rule for ICMP) go out through ping sockets
     this.icmpProxy = new IcmpProxy(this.ipv4, { maxFlows: max }).start();
+    this.icmp6Proxy = new Icmp6Proxy(this.ipv6, { maxFlows: max, restrict: this.inet.restrict }).start();
     this.hostfwd = options.hostfwd && options.hostfwd.length > 0 ? new HostFwd(this.ipv4, this.tcp, options.hostfwd, { maxConnections: max }) : null;
     const pcap = options.pcap;
     if (pcap) this.stack.dev_add_tap((skb) => pcap.write(skb.buf, skb.mac_header >= 0 ? skb.mac_header : skb.data, skb.tail - (skb.mac_header >= 0 ? skb.mac_header : skb.data)));
@@ -111,32 +114,16 @@ export class VhostUserAttachment {
     }
   }
 
-  /**
-   * The model's UDP endpoints for `skbnet ss -u`: bound sockets (UNCONN) and the proxy's flows, each a
-   * connected transparent socket from the destination the guest addressed to the guest (ESTAB). Recv-Q
-   * of a flow is what the guest sent that the host socket has not taken yet. Read-only; the tables are
-   * private to their owners, read here by element access.
-   */
+  /** the model's UDP endpoints for `skbnet ss -u` (IPv4 and IPv6), read through read-only accessors */
   udpEndpoints(): UdpEndpoint[] {
-    const out: UdpEndpoint[] = [];
-    const ports = this.ipv4.net.udp['ports'] as Map<number, UdpSock[]>;
-    for (const list of ports.values()) {
-      for (const s of list) out.push({ laddr: s.addr, lport: s.port, raddr: 0, rport: 0, connected: false, recvQ: 0, sendQ: 0 });
-    }
-    const flows = this.udpProxy['flows'] as Map<number, Map<number, { guestAddr: number; guestPort: number; destAddr: number; destPort: number; queued: number; closed: boolean }>>;
-    for (const m of flows.values()) {
-      for (const f of m.values()) {
-        if (f.closed) continue;
-        out.push({ laddr: f.destAddr, lport: f.destPort, raddr: f.guestAddr, rport: f.guestPort, connected: true, recvQ: f.queued, sendQ: 0 });
-      }
-    }
-    return out;
+    return udpEndpoints({ udp: this.ipv4.net.udp, udpFlows: this.udpProxy.openFlows(), udp6: this.ipv6.net.udp, udp6Flows: this.udp6Proxy.openFlows() });
   }
 
   close(): void {
     this.hostfwd?.close();
     this.tcpProxy.close();
     this.icmpProxy.close();
+    this.icmp6Proxy.close();
     this.udpProxy.close();
     this.udp6Proxy.close();
     this.dns.close();

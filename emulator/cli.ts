@@ -19,7 +19,8 @@ const USAGE = `usage:
   skbnet ip [-s] link [show [dev DEV]]          the model's devices, as \`ip -s link\`
   skbnet softnet                                 per-CPU softnet counters, as /proc/net/softnet_stat
   skbnet tc [-s] qdisc|class …                   show or change qdiscs at run time, in tc's own syntax
-  skbnet ss [-t] [-u] [-i] [-n] [-a] [-l] [-o]    the model's sockets (queues, tcp_info), as iproute2's ss
+  skbnet ss [-t] [-u] [-4|-6] [-i] [-n] [-a] [-l] [-o]
+      the model's sockets (queues, tcp_info), as iproute2's ss
       views take --control PATH (or $SKBNET_CONTROL) and --guest N (default 0)
 options:
   --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
@@ -42,6 +43,8 @@ options:
                       net.core.netdev_budget_usecs (2 jiffies), net.core.dev_weight (64),
                       net.core.dev_weight_rx_bias / _tx_bias (1), net.core.netdev_max_backlog (1000),
                       kernel.hz (CONFIG_HZ: 100|250|300|1000, default 250),
+                      kernel.osrelease (6.1|6.12, default 6.1: the counters nstat, --metrics and
+                      softnet list, in that version's /proc order),
                       /sys/class/net/eth0/gro_flush_timeout (ns, 0), /sys/class/net/eth0/napi_defer_hard_irqs (0)
   --metrics [ADDR:]PORT  serve every counter for Prometheus on http://ADDR:PORT/metrics (ADDR default
                       127.0.0.1; off by default)

@@ -2,9 +2,12 @@
 // Names follow node_exporter's for the same data, with skbnet_ in place of node_:
 //   netstat collector (/proc/net/snmp, netstat, snmp6):  skbnet_netstat_<Group>_<Field>, e.g.
 //     skbnet_netstat_TcpExt_TCPSackRecovery, skbnet_netstat_Ip6_InReceives (node_netstat_…; counters,
-//     except the gauges Ip Forwarding/DefaultTTL and Tcp RtoAlgorithm/RtoMin/RtoMax/MaxConn/CurrEstab)
+//     except the gauges Ip Forwarding/DefaultTTL and Tcp RtoAlgorithm/RtoMin/RtoMax/MaxConn/CurrEstab).
+//     Exactly the fields the guest's profile version lists (kernel.osrelease: 6.1 by default, with
+//     MPTcpExt and without Ip OutTransmits; 6.12), as mib_list gives them
 //   softnet collector (/proc/net/softnet_stat):  skbnet_softnet_{processed,dropped,times_squeezed,
-//     received_rps,flow_limit_count}_total and skbnet_softnet_backlog_len, label cpu
+//     received_rps,flow_limit_count}_total and skbnet_softnet_backlog_len, label cpu (columns both
+//     versions print)
 //   netdev collector (/proc/net/dev fields, as `ip -s link`):  skbnet_network_{receive,transmit}_*_total,
 //     label device
 //   qdisc collector (`tc -s qdisc`):  skbnet_qdisc_{bytes,packets,drops,requeues,overlimits}_total,

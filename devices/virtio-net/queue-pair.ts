@@ -16,6 +16,13 @@ export class QueuePair {
   notifyTx: () => void = NOOP;
   /** used entries written to the rx ring but not yet published (xmit_more batching) */
   rxPending = 0;
+  /**
+   * BQL: bytes / frames written into this receiveq but not yet published, per model tx queue they
+   * came from (normally this pair's own; pair 0 takes the others' while their receiveq is absent).
+   * Published = completed (netdev_tx_completed_queue).
+   */
+  readonly bqlBytes: Float64Array;
+  readonly bqlPkts: Float64Array;
   napi!: NapiStruct;
   readonly txChain = new DescChain();
   readonly rxChain = new DescChain();
@@ -27,5 +34,8 @@ export class QueuePair {
   readonly rxLens = new Uint32Array(1024);
   readonly scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
 
-  constructor(readonly index: number) {}
+  constructor(readonly index: number, txQueues = 1) {
+    this.bqlBytes = new Float64Array(txQueues);
+    this.bqlPkts = new Float64Array(txQueues);
+  }
 }

@@ -12,7 +12,7 @@ import type { NetStack } from '../../kernel-model/core/stack';
 import type { NetDevice } from '../../kernel-model/core/netdevice';
 import {
   NetDeviceOps, NETDEV_TX_BUSY, NETDEV_TX_OK, NETIF_F_HW_CSUM, NETIF_F_SG, NETIF_F_SOFT_FEATURES, NETIF_F_TSO,
-  NETIF_F_TSO6, NETIF_F_TSO_ECN,
+  NETIF_F_TSO6, NETIF_F_TSO_ECN, __netdev_tx_sent_queue, netdev_tx_completed_queue, netdev_tx_reset_queue,
 } from '../../kernel-model/core/netdevice';
 import { NapiStruct, napi_complete_done, napi_schedule } from '../../kernel-model/core/napi';
 import {
@@ -61,7 +61,7 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
 
   constructor(stack: NetStack, opts: VirtioNetOptions = {}) {
     this.queuePairs = opts.queuePairs ?? 1;
-    this.pairs = Array.from({ length: this.queuePairs }, (_, i) => new QueuePair(i));
+    this.pairs = Array.from({ length: this.queuePairs }, (_, i) => new QueuePair(i, this.queuePairs));
     this.dev = stack.register_netdev(this, {
       mac: opts.mac,
       mtu: opts.mtu,
@@ -111,6 +111,8 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
       this.flushRx(pair);
       pair.rx = null;
       this.dev.netif_stop_queue(pair.index);
+      // the ring is gone: nothing it held will complete (virtnet's free_unused_bufs / netdev_tx_reset_queue)
+      netdev_tx_reset_queue(this.dev.netdev_get_tx_queue(pair.index));
       if (this.pairs.every((p) => p.rx === null)) this.dev.netif_carrier_off();
     }
   }
@@ -296,12 +298,18 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
       this.dev.netif_stop_queue(pair.index);
       return NETDEV_TX_BUSY;
     }
-    if (r === FILL_DROPPED) s.tx_dropped++;
-    else {
-      s.tx_packets++;
-      s.tx_bytes += skb.len;
+    if (r === FILL_DROPPED) {
+      s.tx_dropped++;
+      if (!more) this.flushRx(pair);
+      return NETDEV_TX_OK;
     }
-    if (!more) this.flushRx(pair);
+    s.tx_packets++;
+    s.tx_bytes += skb.len;
+    // BQL (virtio_net start_xmit since 6.11): account the bytes; publish now unless more follow
+    const q = skb.queue_mapping < this.queuePairs ? skb.queue_mapping : 0;
+    pair.bqlBytes[q] += skb.len;
+    pair.bqlPkts[q]++;
+    if (__netdev_tx_sent_queue(this.dev.netdev_get_tx_queue(q), skb.len, more)) this.flushRx(pair);
     return NETDEV_TX_OK;
   }
 
@@ -418,14 +426,22 @@ export class VirtioNetDevice implements VhostUserDevice, NetDeviceOps {
   private flushRx(pair: QueuePair): void {
     if (pair.rxPending === 0 || !pair.rx) return;
     pair.rxPending = 0;
-    if (pair.rx.flushUsed()) {
+    const signal = pair.rx.flushUsed();
+    // The guest owns the frames once used.idx moves: that is their transmit completion for BQL.
+    for (let q = 0; q < pair.bqlBytes.length; q++) {
+      const bytes = pair.bqlBytes[q];
+      if (bytes === 0) continue;
+      const pkts = pair.bqlPkts[q];
+      pair.bqlBytes[q] = 0;
+      pair.bqlPkts[q] = 0;
+      netdev_tx_completed_queue(this.dev.netdev_get_tx_queue(q), pkts, bytes);
+    }
+    if (signal) {
       // Replies made while a poll runs are signalled once when that poll ends (see poll()).
       if (this.polling) this.rxSignalPending = true;
       else this.signal(pair.notifyRx);
     }
   }
-
-
 
   private signal(notify: () => void): void {
     this.stats.notifications++;

@@ -7,7 +7,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { NetMib, mib_list, mib6_list } from '../../kernel-model/core/mib';
 
-/** all counters by their nstat names, in /proc order */
+/**
+ * the counters the profile's kernel version lists (NetMib.layout: Linux 6.1's by default, `--sysctl
+ * kernel.osrelease=6.12` for 6.12's), by their nstat names, in /proc order: what nstat -az shows there
+ */
 export function nstatCounters(mib: NetMib): Record<string, number> {
   const out: Record<string, number> = {};
   for (const e of [...mib_list(mib), ...mib6_list(mib)]) out[e.nstat] = e.value;

@@ -1,12 +1,23 @@
-// `skbnet ss [-t] [-u] [-i] [-n] [-a] [-l] [-o]`: the model's sockets as iproute2's ss (misc/ss.c, 6.1)
-// prints them when its output is not a terminal: columns sized to their widest cell (render_calc_width's
+// `skbnet ss [-t] [-u] [-i] [-n] [-a] [-l] [-o] [-4|-6]`: the model's sockets as iproute2's ss (misc/ss.c,
+// 6.1) prints them when its output is not a terminal: columns sized to their widest cell (render_calc_width's
 // compact output), Recv-Q/Send-Q as inet_diag reports them, and with -i the tcp_info line
-// (tcp_stats_print's fields, order and number formats). Cold path: clarity first.
+// (tcp_stats_print's fields, order and number formats). Tables are dumped in ss's order — UDP before TCP,
+// each AF_INET then AF_INET6 (inet_show_netlink) — and IPv6 addresses are bracketed (inet_addr_print).
+// Cold path: clarity first.
 import type { TcpNet } from '../../kernel-model/tcp/tcp_ipv4';
 import type { TcpListener, TcpSock } from '../../kernel-model/tcp/sock';
 import { tcp_get_info, PACING_UNLIMITED, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE, type TcpInfoStruct } from '../../kernel-model/tcp/tcp_info';
 import { TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, TCP_INIT_CWND } from '../../kernel-model/tcp/tcp_states';
 import { formatIpv4, type Ipv4Addr } from '../../kernel-model/wire/address';
+import { IN6ADDR_ANY } from '../../kernel-model/wire/ipv6';
+import type { UdpTable } from '../../kernel-model/udp/udp';
+import type { Udp6Table } from '../../kernel-model/ipv6/udp';
+import type { UdpFlowView } from '../../kernel-model/services/host-proxy/udp-proxy';
+import type { Udp6FlowView } from '../../kernel-model/services/host-proxy/udp6-proxy';
+
+// ss's state bits (1 << SS_*, SS_* = TCP_* numbering) and its default filters
+const SS_ALL = (1 << 12) - 1;
+const SS_CONN = SS_ALL & ~((1 << TCP_LISTEN) | (1 << TCP_CLOSE) | (1 << TCP_TIME_WAIT) | (1 << TCP_SYN_RECV));
 
 export interface SsOptions {
   tcp: boolean;
@@ -15,31 +26,97 @@ export interface SsOptions {
   info: boolean;
   /** -n: numeric (ports are always numeric here; it also selects exact bandwidths, as in ss) */
   numeric: boolean;
-  /** -a: every state (listeners, TIME-WAIT, unconnected UDP) */
-  all: boolean;
-  /** -l: listeners (and unconnected UDP) only */
-  listening: boolean;
   /** -o: timer and option flags (ts, sack) */
   options: boolean;
+  /**
+   * the state filter, a mask of 1 << state: the tables' defaults (SS_CONN for TCP, ESTAB for UDP; -4/-6
+   * add SS_CONN), or -a's every state, or -l's LISTEN|CLOSE (listeners and unconnected UDP)
+   */
+  states: number;
+  /** AF_INET / AF_INET6 sockets are dumped: both unless -4/-6; of those the last given wins (preferred_family) */
+  ipv4: boolean;
+  ipv6: boolean;
 }
 
+const FAMILY_ARG: Record<string, 4 | 6> = { inet: 4, inet6: 6 };
+
+/** ss's getopt loop and filter defaults (main, filter_db_set, filter_af_set, filter_merge_defaults) */
 export function parseSsArgs(args: readonly string[]): SsOptions {
-  const o: SsOptions = { tcp: false, udp: false, info: false, numeric: false, all: false, listening: false, options: false };
-  const long: Record<string, keyof SsOptions> = {
-    '--tcp': 'tcp', '--udp': 'udp', '--info': 'info', '--numeric': 'numeric', '--all': 'all', '--listening': 'listening', '--options': 'options',
+  const o: SsOptions = { tcp: false, udp: false, info: false, numeric: false, options: false, states: 0, ipv4: false, ipv6: false };
+  let stateFilter = 0;
+  // preferred_family: the last -4/-6 given (closures set it)
+  let preferred = 0 as number;
+  const family = (f: 4 | 6): void => {
+    preferred = f;
+    o.states |= SS_CONN;
   };
-  const short: Record<string, keyof SsOptions> = { t: 'tcp', u: 'udp', i: 'info', n: 'numeric', a: 'all', l: 'listening', o: 'options' };
-  for (const a of args) {
-    if (long[a]) o[long[a]] = true;
-    else if (/^-[a-zA-Z]+$/.test(a)) {
-      for (const c of a.slice(1)) {
-        const k = short[c];
-        if (!k) throw new Error(`ss: invalid option -- '${c}' (modelled: -t -u -i -n -a -l -o)`);
-        o[k] = true;
+  const family_arg = (v: string | undefined): void => {
+    const f = v === undefined ? undefined : FAMILY_ARG[v];
+    if (f === undefined) throw new Error(`ss: "${v ?? ''}" is invalid family (modelled: inet, inet6)`);
+    family(f);
+  };
+  const flag = (c: string): void => {
+    switch (c) {
+      case 't':
+        o.tcp = true;
+        o.states |= SS_CONN;
+        break;
+      case 'u':
+        o.udp = true;
+        o.states |= 1 << TCP_ESTABLISHED;
+        break;
+      case 'i':
+        o.info = true;
+        break;
+      case 'n':
+        o.numeric = true;
+        break;
+      case 'o':
+        o.options = true;
+        break;
+      case 'a':
+        stateFilter = SS_ALL;
+        break;
+      case 'l':
+        stateFilter = (1 << TCP_LISTEN) | (1 << TCP_CLOSE);
+        break;
+      case '4':
+        family(4);
+        break;
+      case '6':
+        family(6);
+        break;
+      default:
+        throw new Error(`ss: invalid option -- '${c}' (modelled: -t -u -i -n -a -l -o -4 -6 -f inet|inet6)`);
+    }
+  };
+  const long: Record<string, string> = {
+    '--tcp': 't', '--udp': 'u', '--info': 'i', '--numeric': 'n', '--all': 'a', '--listening': 'l', '--options': 'o', '--ipv4': '4', '--ipv6': '6',
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (long[a]) flag(long[a]);
+    else if (a === '--family') family_arg(args[++i]);
+    else if (a.startsWith('--family=')) family_arg(a.slice(9));
+    else if (/^-[a-zA-Z0-9]+$/.test(a)) {
+      for (let j = 1; j < a.length; j++) {
+        if (a[j] !== 'f') {
+          flag(a[j]);
+          continue;
+        }
+        // getopt's "f:": the rest of this word, else the next one
+        family_arg(j + 1 < a.length ? a.slice(j + 1) : args[++i]);
+        break;
       }
     } else throw new Error(`ss: filters are not modelled ('${a}')`);
   }
+  // do_default: every table with SS_CONN; then -a/-l replace the states, and the tables and families
+  // fill each other in (filter_merge_defaults)
+  if (!o.tcp && !o.udp && preferred === 0) o.states = SS_CONN;
+  if (stateFilter) o.states = stateFilter;
   if (!o.tcp && !o.udp) o.tcp = o.udp = true;
+  o.ipv4 = preferred !== 6;
+  o.ipv6 = preferred !== 4;
   return o;
 }
 
@@ -144,8 +221,11 @@ export function listener_info(l: TcpListener): TcpInfoStruct {
   };
 }
 
-// sock_state_print's names, indexed by TCP state (SS_* = TCP_* numbering)
+// sock_state_print's names, indexed by TCP state
 const SSTATE_NAME = ['UNKNOWN', 'ESTAB', 'SYN-SENT', 'SYN-RECV', 'FIN-WAIT-1', 'FIN-WAIT-2', 'TIME-WAIT', 'UNCONN', 'CLOSE-WAIT', 'LAST-ACK', 'LISTEN', 'CLOSING'];
+
+/** an address as the model holds it: an IPv4 number, or the 16 bytes of an IPv6 address */
+export type SsAddr = Ipv4Addr | Uint8Array;
 
 /** one row of ss output */
 export interface SsRow {
@@ -153,31 +233,99 @@ export interface SsRow {
   state: number;
   recvQ: number;
   sendQ: number;
-  laddr: Ipv4Addr;
+  laddr: SsAddr;
   lport: number;
-  raddr: Ipv4Addr;
+  raddr: SsAddr;
   rport: number;
   /** the tcp_info text (without "\n\t"), null when ss prints no info line */
   info: string | null;
 }
 
-/** a UDP endpoint the model holds: a bound socket (UNCONN) or a proxied flow (ESTAB, a connected transparent socket) */
+/**
+ * A UDP endpoint the model holds: a bound socket (UNCONN) or a proxied flow (ESTAB, a connected
+ * transparent socket from the destination the guest addressed to the guest). IPv6 endpoints give
+ * 16-byte addresses (read during the call; ssRows keeps no reference past formatting).
+ */
 export interface UdpEndpoint {
-  laddr: Ipv4Addr;
+  laddr: SsAddr;
   lport: number;
-  raddr: Ipv4Addr;
+  raddr: SsAddr;
   rport: number;
   connected: boolean;
   recvQ: number;
   sendQ: number;
 }
 
-// which states a socket must be in to be listed (ss's default filters: SS_CONN for TCP, ESTAB for UDP)
-function tcpShown(state: number, o: SsOptions): boolean {
-  if (o.listening) return state === TCP_LISTEN;
-  if (o.all) return true;
-  return state !== TCP_LISTEN && state !== TCP_CLOSE && state !== TCP_TIME_WAIT && state !== TCP_SYN_RECV;
+/** where the model's UDP endpoints live: the bound-port tables and the host proxies' open flows */
+export interface UdpSources {
+  udp: UdpTable;
+  udpFlows: readonly UdpFlowView[];
+  udp6: Udp6Table | null;
+  udp6Flows: readonly Udp6FlowView[];
 }
+
+/**
+ * The model's UDP endpoints, IPv4 then IPv6: bound sockets (UNCONN; the IPv6 ports answer on any of the
+ * model's addresses, "[::]") and the proxies' flows, each a connected transparent socket from the
+ * destination the guest addressed to the guest (ESTAB). Recv-Q of a flow is what the guest sent that the
+ * host socket has not taken yet.
+ */
+export function udpEndpoints(src: UdpSources): UdpEndpoint[] {
+  const out: UdpEndpoint[] = [];
+  for (const s of src.udp.sockets()) out.push({ laddr: s.addr, lport: s.port, raddr: 0, rport: 0, connected: false, recvQ: 0, sendQ: 0 });
+  for (const f of src.udpFlows) {
+    out.push({ laddr: f.destAddr, lport: f.destPort, raddr: f.guestAddr, rport: f.guestPort, connected: true, recvQ: f.queued, sendQ: 0 });
+  }
+  for (const port of src.udp6?.boundPorts() ?? []) out.push({ laddr: IN6ADDR_ANY, lport: port, raddr: IN6ADDR_ANY, rport: 0, connected: false, recvQ: 0, sendQ: 0 });
+  for (const f of src.udp6Flows) {
+    out.push({ laddr: f.addrs.subarray(16, 32), lport: f.destPort, raddr: f.addrs.subarray(0, 16), rport: f.guestPort, connected: true, recvQ: f.queued, sendQ: 0 });
+  }
+  return out;
+}
+
+/**
+ * glibc inet_ntop for AF_INET6 (resolv/inet_ntop.c): RFC 5952 zero compression (the first longest run
+ * of two or more zero words), and the IPv4-mapped / IPv4-compatible forms with a dotted quad.
+ */
+export function inet_ntop6(b: Uint8Array): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push((b[2 * i] << 8) | b[2 * i + 1]);
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  const quad = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (best === 0 && (bestLen === 6 || (bestLen === 7 && w[7] !== 1) || (bestLen === 5 && w[5] === 0xffff))) {
+    return bestLen === 5 ? `::ffff:${quad}` : `::${quad}`;
+  }
+  const hx = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (best < 0) return hx(w);
+  return `${hx(w.slice(0, best))}::${hx(w.slice(best + bestLen))}`;
+}
+
+/**
+ * inet_addr_print's address text: IPv4 dotted; IPv6 in brackets. (ss prints a wildcard IPv6 address
+ * as "*" only for a dual-stack socket; the model's IPv6 sockets are all IPv6-only — bound to one of
+ * its addresses, or sharing a port number with an IPv4 socket — so "[::]" as Linux shows those.)
+ */
+export function ssAddr(a: SsAddr): string {
+  return typeof a === 'number' ? formatIpv4(a) : `[${inet_ntop6(a)}]`;
+}
+
+const shown = (state: number, o: SsOptions): boolean => (o.states & (1 << state)) !== 0;
+const isV6 = (a: SsAddr): boolean => typeof a !== 'number';
 
 /** Recv-Q/Send-Q of a connection as tcp_diag_get_info: rcv_nxt − copied_seq, write_seq − snd_una */
 function tcpQueues(sk: TcpSock): [number, number] {
@@ -187,35 +335,55 @@ function tcpQueues(sk: TcpSock): [number, number] {
   return [rq > 0 ? rq : 0, wq > 0 ? wq : 0];
 }
 
-/** the rows `ss` lists for the model's TCP sockets and UDP endpoints */
-export function ssRows(tcp: TcpNet | null, udp: readonly UdpEndpoint[], o: SsOptions): SsRow[] {
-  const rows: SsRow[] = [];
-  if (o.tcp && tcp) {
-    // inet_diag dumps the listening hash, then the established hash (TIME_WAIT included)
+/** the address pair of a connection: 32-bit numbers, or the IPv6 socket's two addresses */
+function tcpAddrs(sk: TcpSock): [SsAddr, SsAddr] {
+  const i6 = sk.inet6;
+  if (i6 === null) return [sk.saddr, sk.daddr];
+  return [i6.addrs.slice(0, 16), i6.addrs.slice(16, 32)];
+}
+
+function tcpFamilyRows(tcp: TcpNet, v6: boolean, o: SsOptions, rows: SsRow[]): void {
+  // inet_diag dumps the listening hash, then the established hash (TIME_WAIT included); listeners are IPv4
+  if (!v6 && shown(TCP_LISTEN, o)) {
     for (const l of tcp.listening()) {
-      if (!tcpShown(TCP_LISTEN, o)) break;
       rows.push({
         netid: 'tcp', state: TCP_LISTEN, recvQ: 0, sendQ: l.backlog, laddr: l.addr, lport: l.port, raddr: 0, rport: 0,
         info: o.info ? formatTcpInfo(listener_info(l), o) : null,
       });
     }
-    for (const sk of tcp.sockets()) {
-      if (!tcpShown(sk.state, o)) continue;
-      const [rq, wq] = tcpQueues(sk);
-      // TIME_WAIT minisocks carry no INET_DIAG_INFO: ss prints an empty info line
-      const info = !o.info ? null : sk.state === TCP_TIME_WAIT ? '' : formatTcpInfo(tcp_get_info(sk), o);
-      rows.push({ netid: 'tcp', state: sk.state, recvQ: rq, sendQ: wq, laddr: sk.saddr, lport: sk.sport, raddr: sk.daddr, rport: sk.dport, info });
-    }
   }
+  for (const sk of tcp.sockets()) {
+    if ((sk.inet6 !== null) !== v6 || !shown(sk.state, o)) continue;
+    const [rq, wq] = tcpQueues(sk);
+    const [laddr, raddr] = tcpAddrs(sk);
+    // TIME_WAIT minisocks carry no INET_DIAG_INFO: ss prints an empty info line
+    const info = !o.info ? null : sk.state === TCP_TIME_WAIT ? '' : formatTcpInfo(tcp_get_info(sk), o);
+    rows.push({ netid: 'tcp', state: sk.state, recvQ: rq, sendQ: wq, laddr, lport: sk.sport, raddr, rport: sk.dport, info });
+  }
+}
+
+function udpFamilyRows(udp: readonly UdpEndpoint[], v6: boolean, o: SsOptions, rows: SsRow[]): void {
+  for (const u of udp) {
+    const state = u.connected ? TCP_ESTABLISHED : TCP_CLOSE;
+    if (isV6(u.laddr) !== v6 || !shown(state, o)) continue;
+    const copy = (a: SsAddr): SsAddr => (typeof a === 'number' ? a : a.slice(0, 16));
+    rows.push({
+      netid: 'udp', state, recvQ: u.recvQ, sendQ: u.sendQ, laddr: copy(u.laddr), lport: u.lport, raddr: copy(u.raddr), rport: u.rport, info: null,
+    });
+  }
+}
+
+/** the rows `ss` lists for the model's UDP endpoints and TCP sockets, in ss's order */
+export function ssRows(tcp: TcpNet | null, udp: readonly UdpEndpoint[], o: SsOptions): SsRow[] {
+  const rows: SsRow[] = [];
+  // main: udp_show before tcp_show; inet_show_netlink: AF_INET, then AF_INET6
   if (o.udp) {
-    for (const u of udp) {
-      // UDP's default filter is ESTAB only; -a adds UNCONN, -l shows UNCONN only (SS_CLOSE)
-      if (o.listening ? u.connected : !o.all && !u.connected) continue;
-      rows.push({
-        netid: 'udp', state: u.connected ? TCP_ESTABLISHED : TCP_CLOSE, recvQ: u.recvQ, sendQ: u.sendQ,
-        laddr: u.laddr, lport: u.lport, raddr: u.raddr, rport: u.rport, info: null,
-      });
-    }
+    if (o.ipv4) udpFamilyRows(udp, false, o, rows);
+    if (o.ipv6) udpFamilyRows(udp, true, o, rows);
+  }
+  if (o.tcp && tcp) {
+    if (o.ipv4) tcpFamilyRows(tcp, false, o, rows);
+    if (o.ipv6) tcpFamilyRows(tcp, true, o, rows);
   }
   return rows;
 }
@@ -231,11 +399,12 @@ interface Column {
  * render: the header and rows through ss's column renderer in its compact form (stdout not a tty):
  * each column as wide as its widest cell (+ its left delimiter), address columns right-aligned,
  * every line padded to the widths; the tcp_info text sits in the Process column after "\n\t".
+ * Netid shows when more than one table is listed, State when the filter allows more than one state.
  */
 export function formatSs(rows: readonly SsRow[], o: SsOptions): string {
   const cols: Column[] = [
     { header: 'Netid', ldelim: '', right: false, disabled: !(o.tcp && o.udp) },
-    { header: 'State', ldelim: ' ', right: false, disabled: false },
+    { header: 'State', ldelim: ' ', right: false, disabled: (o.states & (o.states - 1)) === 0 },
     { header: 'Recv-Q', ldelim: ' ', right: false, disabled: false },
     { header: 'Send-Q', ldelim: ' ', right: false, disabled: false },
     { header: 'Local Address:', ldelim: ' ', right: true, disabled: false },
@@ -253,9 +422,9 @@ export function formatSs(rows: readonly SsRow[], o: SsOptions): string {
       SSTATE_NAME[r.state] ?? 'UNKNOWN',
       String(r.recvQ).padEnd(6),
       String(r.sendQ).padEnd(6),
-      `${formatIpv4(r.laddr)}:`,
+      `${ssAddr(r.laddr)}:`,
       r.lport === 0 ? '*' : String(r.lport),
-      `${formatIpv4(r.raddr)}:`,
+      `${ssAddr(r.raddr)}:`,
       r.rport === 0 ? '*' : String(r.rport),
       r.info === null ? '' : `\n\t${r.info}`,
       '',

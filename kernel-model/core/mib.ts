@@ -1,6 +1,10 @@
 // SNMP MIB counters by Linux's names (include/uapi/linux/snmp.h, net/ipv4/proc.c). Plain numeric
-// fields so protocols increment them directly (`mib.Ip.InReceives++`); the *_FIELDS arrays give the
-// /proc/net/snmp and /proc/net/netstat column order, and the *_seq_show functions print those files.
+// fields so protocols increment them directly (`mib.Ip.InReceives++`). The classes hold every counter
+// the model knows (the union over kernel versions; the *_FIELDS arrays are Linux 6.12's order); which
+// of them /proc lists, and in what order, is the kernel version's MibLayout (core/mib-layout.ts):
+// NetMib.layout, Linux 6.1's by default. mib_list and the *_seq_show functions print by that layout.
+import { DEFAULT_KERNEL_RELEASE, type KernelRelease, type MibLayout } from './mib-layout';
+import { MIB_LAYOUT_6_1 } from './mib-layout-6-1';
 
 /** Ip (snmp4_ipstats_list); Forwarding and DefaultTTL are sysctls printed first */
 export class IpMib {
@@ -25,6 +29,11 @@ export class IpMib {
   FragOKs = 0;
   FragFails = 0;
   FragCreates = 0;
+  /**
+   * IPSTATS_MIB_OUTPKTS, +1 per skb handed to the neighbour layer (a GSO skb once). In /proc only
+   * since Linux 6.3 ("net: fix IPSTATS_MIB_OUTPKGS increment in OutForwDatagrams"): counted always,
+   * listed only by the 6.12 layout.
+   */
   OutTransmits = 0;
 }
 export const IP_FIELDS: readonly (keyof IpMib)[] = [
@@ -442,6 +451,70 @@ export const TCPEXT_FIELDS: readonly (keyof TcpExtMib)[] = [
   'TCPPLBRehash', 'TCPAORequired', 'TCPAOBad', 'TCPAOKeyNotFound', 'TCPAOGood', 'TCPAODroppedIcmps',
 ];
 
+/**
+ * MPTcpExt (mptcp_snmp_list, net/mptcp/mib.c; printed after IpExt by mptcp_seq_show when
+ * CONFIG_MPTCP=y, as on Debian). MPTCP is not modelled: these stay 0, as on a kernel with no MPTCP
+ * sockets. Fields in Linux 6.1's order (the 6.12 layout does not list the group: not verified here).
+ */
+export class MPTcpExtMib {
+  MPCapableSYNRX = 0;
+  MPCapableSYNTX = 0;
+  MPCapableSYNACKRX = 0;
+  MPCapableACKRX = 0;
+  MPCapableFallbackACK = 0;
+  MPCapableFallbackSYNACK = 0;
+  MPCapableEndpAttempt = 0;
+  MPFallbackTokenInit = 0;
+  MPTCPRetrans = 0;
+  MPJoinNoTokenFound = 0;
+  MPJoinSynRx = 0;
+  MPJoinSynBackupRx = 0;
+  MPJoinSynAckRx = 0;
+  MPJoinSynAckBackupRx = 0;
+  MPJoinSynAckHMacFailure = 0;
+  MPJoinAckRx = 0;
+  MPJoinAckHMacFailure = 0;
+  DSSNotMatching = 0;
+  DSSCorruptionFallback = 0;
+  DSSCorruptionReset = 0;
+  InfiniteMapTx = 0;
+  InfiniteMapRx = 0;
+  DSSNoMatchTCP = 0;
+  DataCsumErr = 0;
+  OFOQueueTail = 0;
+  OFOQueue = 0;
+  OFOMerge = 0;
+  NoDSSInWindow = 0;
+  DuplicateData = 0;
+  AddAddr = 0;
+  EchoAdd = 0;
+  PortAdd = 0;
+  AddAddrDrop = 0;
+  MPJoinPortSynRx = 0;
+  MPJoinPortSynAckRx = 0;
+  MPJoinPortAckRx = 0;
+  MismatchPortSynRx = 0;
+  MismatchPortAckRx = 0;
+  RmAddr = 0;
+  RmAddrDrop = 0;
+  RmSubflow = 0;
+  MPPrioTx = 0;
+  MPPrioRx = 0;
+  MPFailTx = 0;
+  MPFailRx = 0;
+  MPFastcloseTx = 0;
+  MPFastcloseRx = 0;
+  MPRstTx = 0;
+  MPRstRx = 0;
+  RcvPruned = 0;
+  SubflowStale = 0;
+  SubflowRecover = 0;
+  SndWndShared = 0;
+  RcvWndShared = 0;
+  RcvWndConflictUpdate = 0;
+  RcvWndConflict = 0;
+}
+
 // ---- IPv6: /proc/net/snmp6 (net/ipv6/proc.c snmp6_ipstats_list, snmp6_icmp6_list, snmp6_udp6_list) ----
 
 /** Ip6 (snmp6_ipstats_list); /proc/net/snmp6 names are "Ip6" + field */
@@ -478,6 +551,7 @@ export class Ip6Mib {
   InECT1Pkts = 0;
   InECT0Pkts = 0;
   InCEPkts = 0;
+  /** IPSTATS_MIB_OUTPKTS (Ip6OutTransmits, /proc since 6.3, 6.12 layout only; see IpMib.OutTransmits) */
   OutTransmits = 0;
 }
 export const IP6_FIELDS: readonly (keyof Ip6Mib)[] = [
@@ -579,10 +653,44 @@ export class NetMib {
   readonly Icmp6 = new Icmp6Mib(this.Icmp6Msg);
   readonly Udp6 = new UdpMib();
   readonly UdpLite6 = new UdpMib();
+  readonly MPTcpExt = new MPTcpExtMib();
+  /** what /proc lists and in what order: the profile's kernel version (NetStack sets it from the sysctl) */
+  layout: MibLayout = MIB_LAYOUT_6_1;
+}
+
+/** Linux 6.12's layout: the model's *_FIELDS lists (snmp4_*_list, snmp6_*_list of 6.12) */
+export const MIB_LAYOUT_6_12: MibLayout = {
+  release: '6.12',
+  snmp: [
+    ['Ip', IP_FIELDS],
+    ['Icmp', ICMP_FIELDS],
+    ['Tcp', TCP_FIELDS],
+    ['Udp', UDP_FIELDS],
+    ['UdpLite', UDP_FIELDS],
+  ],
+  netstat: [
+    ['TcpExt', TCPEXT_FIELDS],
+    ['IpExt', IPEXT_FIELDS],
+  ],
+  snmp6: [
+    ...IP6_FIELDS.map((n) => `Ip6${n}`),
+    ...ICMP6_FIELDS.map((n) => `Icmp6${n}`),
+    ...ICMP6_MIB_MAP.map(([n]) => `Icmp6In${n}`),
+    ...ICMP6_MIB_MAP.map(([n]) => `Icmp6Out${n}`),
+    ...UDP_FIELDS.map((n) => `Udp6${n}`),
+    ...UDP_FIELDS.filter((n) => n !== 'IgnoredMulti').map((n) => `UdpLite6${n}`),
+  ],
+  // 6.1's 13 + input_qlen, process_qlen
+  softnet_stat_columns: 15,
+};
+
+/** the layout a kernel version prints */
+export function mib_layout(release: KernelRelease = DEFAULT_KERNEL_RELEASE): MibLayout {
+  return release === '6.12' ? MIB_LAYOUT_6_12 : MIB_LAYOUT_6_1;
 }
 
 export interface MibEntry {
-  /** the /proc line prefix: Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite, TcpExt, IpExt */
+  /** the /proc line prefix: Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite, TcpExt, IpExt, MPTcpExt; Ip6, Icmp6, Udp6, UdpLite6 */
   group: string;
   name: string;
   value: number;
@@ -590,8 +698,32 @@ export interface MibEntry {
   nstat: string;
 }
 
-function read(obj: object, name: string): number {
-  return (obj as Record<string, number>)[name];
+/** the model's object for a /proc group name (null: a group the model does not hold) */
+export function mib_group(mib: NetMib, group: string): object | null {
+  switch (group) {
+    case 'Ip': return mib.Ip;
+    case 'Icmp': return mib.Icmp;
+    case 'Tcp': return mib.Tcp;
+    case 'Udp': return mib.Udp;
+    case 'UdpLite': return mib.UdpLite;
+    case 'TcpExt': return mib.TcpExt;
+    case 'IpExt': return mib.IpExt;
+    case 'MPTcpExt': return mib.MPTcpExt;
+    case 'Ip6': return mib.Ip6;
+    case 'Icmp6': return mib.Icmp6;
+    case 'Udp6': return mib.Udp6;
+    case 'UdpLite6': return mib.UdpLite6;
+    default: return null;
+  }
+}
+
+/** /proc/net/snmp6 name prefixes, longest first (UdpLite6 before Udp6) */
+const SNMP6_GROUPS = ['UdpLite6', 'Icmp6', 'Udp6', 'Ip6'];
+
+function read(obj: object | null, name: string): number {
+  // every layout name is a numeric field of its group (test/unit/core-mib.test.ts checks both layouts)
+  const v = obj ? (obj as Record<string, unknown>)[name] : undefined;
+  return typeof v === 'number' ? v : 0;
 }
 
 function icmpmsg_entries(msg: IcmpMsgMib): MibEntry[] {
@@ -610,22 +742,23 @@ function icmpmsg_entries(msg: IcmpMsgMib): MibEntry[] {
   return out;
 }
 
-function entries(group: string, obj: object, names: readonly string[]): MibEntry[] {
+function entries(mib: NetMib, [group, names]: readonly [string, readonly string[]]): MibEntry[] {
+  const obj = mib_group(mib, group);
   return names.map((name) => ({ group, name, value: read(obj, name), nstat: group + name }));
 }
 
-/** every counter in /proc order: /proc/net/snmp (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite), then /proc/net/netstat (TcpExt, IpExt) */
-export function mib_list(mib: NetMib): MibEntry[] {
-  return [
-    ...entries('Ip', mib.Ip, IP_FIELDS),
-    ...entries('Icmp', mib.Icmp, ICMP_FIELDS),
-    ...icmpmsg_entries(mib.IcmpMsg),
-    ...entries('Tcp', mib.Tcp, TCP_FIELDS),
-    ...entries('Udp', mib.Udp, UDP_FIELDS),
-    ...entries('UdpLite', mib.UdpLite, UDP_FIELDS),
-    ...entries('TcpExt', mib.TcpExt, TCPEXT_FIELDS),
-    ...entries('IpExt', mib.IpExt, IPEXT_FIELDS),
-  ];
+/**
+ * every counter the layout lists, in /proc order: /proc/net/snmp (Ip, Icmp, IcmpMsg, Tcp, Udp,
+ * UdpLite), then /proc/net/netstat (TcpExt, IpExt, and MPTcpExt in 6.1's layout)
+ */
+export function mib_list(mib: NetMib, layout: MibLayout = mib.layout): MibEntry[] {
+  const out: MibEntry[] = [];
+  for (const g of layout.snmp) {
+    out.push(...entries(mib, g));
+    if (g[0] === 'Icmp') out.push(...icmpmsg_entries(mib.IcmpMsg));
+  }
+  for (const g of layout.netstat) out.push(...entries(mib, g));
+  return out;
 }
 
 function pair(group: string, list: readonly MibEntry[]): string {
@@ -633,43 +766,49 @@ function pair(group: string, list: readonly MibEntry[]): string {
 }
 
 /** the text of /proc/net/snmp (snmp_seq_show); IcmpMsg lines hold at most 16 columns as in icmpmsg_put */
-export function snmp_seq_show(mib: NetMib): string {
-  let s = pair('Ip', entries('Ip', mib.Ip, IP_FIELDS));
-  s += pair('Icmp', entries('Icmp', mib.Icmp, ICMP_FIELDS));
-  const msg = icmpmsg_entries(mib.IcmpMsg);
-  for (let i = 0; i < msg.length; i += 16) s += pair('IcmpMsg', msg.slice(i, i + 16));
-  s += pair('Tcp', entries('Tcp', mib.Tcp, TCP_FIELDS));
-  s += pair('Udp', entries('Udp', mib.Udp, UDP_FIELDS));
-  s += pair('UdpLite', entries('UdpLite', mib.UdpLite, UDP_FIELDS));
+export function snmp_seq_show(mib: NetMib, layout: MibLayout = mib.layout): string {
+  let s = '';
+  for (const g of layout.snmp) {
+    s += pair(g[0], entries(mib, g));
+    if (g[0] !== 'Icmp') continue;
+    const msg = icmpmsg_entries(mib.IcmpMsg);
+    for (let i = 0; i < msg.length; i += 16) s += pair('IcmpMsg', msg.slice(i, i + 16));
+  }
   return s;
 }
 
-/** the TcpExt and IpExt part of /proc/net/netstat (netstat_seq_show; MPTcpExt not modelled) */
-export function netstat_seq_show(mib: NetMib): string {
-  return pair('TcpExt', entries('TcpExt', mib.TcpExt, TCPEXT_FIELDS)) + pair('IpExt', entries('IpExt', mib.IpExt, IPEXT_FIELDS));
+/** the text of /proc/net/netstat (netstat_seq_show, then mptcp_seq_show where the layout has MPTcpExt) */
+export function netstat_seq_show(mib: NetMib, layout: MibLayout = mib.layout): string {
+  return layout.netstat.map((g) => pair(g[0], entries(mib, g))).join('');
 }
 
 /**
  * every /proc/net/snmp6 counter in its order (snmp6_seq_show): Ip6, Icmp6, the named Icmp6 In/Out types,
  * Icmp6In/OutType<N> (non-zero only), Udp6, UdpLite6. `name` and `nstat` are both the full /proc name.
  */
-export function mib6_list(mib: NetMib): MibEntry[] {
+export function mib6_list(mib: NetMib, layout: MibLayout = mib.layout): MibEntry[] {
   const out: MibEntry[] = [];
   const push = (group: string, name: string, value: number): void => {
     out.push({ group, name: group + name, value, nstat: group + name });
   };
-  for (const n of IP6_FIELDS) push('Ip6', n, mib.Ip6[n]);
-  for (const n of ICMP6_FIELDS) push('Icmp6', n, read(mib.Icmp6, n));
-  for (const [n, t] of ICMP6_MIB_MAP) push('Icmp6', `In${n}`, mib.Icmp6Msg.InType[t]);
-  for (const [n, t] of ICMP6_MIB_MAP) push('Icmp6', `Out${n}`, mib.Icmp6Msg.OutType[t]);
-  for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.InType[t] !== 0) push('Icmp6', `InType${t}`, mib.Icmp6Msg.InType[t]);
-  for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.OutType[t] !== 0) push('Icmp6', `OutType${t}`, mib.Icmp6Msg.OutType[t]);
-  for (const n of UDP_FIELDS) push('Udp6', n, mib.Udp6[n]);
-  for (const n of UDP_FIELDS) if (n !== 'IgnoredMulti') push('UdpLite6', n, mib.UdpLite6[n]);
+  // snmp6_seq_show_icmpv6msg: the numbered types (In 0..255, then Out) follow the named ones
+  const types = (): void => {
+    for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.InType[t] !== 0) push('Icmp6', `InType${t}`, mib.Icmp6Msg.InType[t]);
+    for (let t = 0; t < 256; t++) if (mib.Icmp6Msg.OutType[t] !== 0) push('Icmp6', `OutType${t}`, mib.Icmp6Msg.OutType[t]);
+  };
+  let prev = '';
+  for (const full of layout.snmp6) {
+    const group = SNMP6_GROUPS.find((g) => full.startsWith(g)) ?? '';
+    if (prev === 'Icmp6' && group !== 'Icmp6') types();
+    const field = full.slice(group.length);
+    push(group, field, read(mib_group(mib, group), field));
+    prev = group;
+  }
+  if (prev === 'Icmp6') types();
   return out;
 }
 
 /** the text of /proc/net/snmp6: one "%-32s\t%lu" line per counter */
-export function snmp6_seq_show(mib: NetMib): string {
-  return mib6_list(mib).map((e) => `${e.name.padEnd(32)}\t${e.value}\n`).join('');
+export function snmp6_seq_show(mib: NetMib, layout: MibLayout = mib.layout): string {
+  return mib6_list(mib, layout).map((e) => `${e.name.padEnd(32)}\t${e.value}\n`).join('');
 }

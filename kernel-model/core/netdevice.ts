@@ -7,6 +7,7 @@ import { NapiStruct, NAPI_POLL_WEIGHT, napi_disable, type NapiPoll } from './nap
 import type { Qdisc } from './sch_generic';
 import { dev_activate, dev_deactivate, __netif_schedule } from './sch_generic';
 import { DEFAULT_GATEWAY_MAC, ETH_DATA_LEN, format_mac } from './eth';
+import { Dql } from './dql';
 
 /** ndo_start_xmit return codes (include/linux/netdevice.h, netdev_tx_t) */
 export const NETDEV_TX_OK = 0x00;
@@ -113,17 +114,78 @@ export class NetdevQueue {
   qdisc_sleeping: Qdisc;
   /** scheduler time of the last successful transmit (txq_trans_update) */
   trans_start = 0;
+  /**
+   * BQL (CONFIG_BQL): the byte limit of this queue, fed by a driver that reports what it queued
+   * (netdev_tx_sent_queue) and completed (netdev_tx_completed_queue). A driver that reports nothing
+   * leaves it at limit 0 / avail 0, which (as in Linux) also means no bulk dequeue.
+   * hold_time = HZ jiffies (netdev_init_one_queue: dql_init(&queue->dql, HZ)).
+   */
+  readonly dql: Dql;
 
   constructor(readonly dev: NetDevice, readonly index: number, qdisc: Qdisc) {
     this.qdisc = qdisc;
     this.qdisc_sleeping = qdisc;
     qdisc.dev_queue = this;
+    this.dql = new Dql(dev.stack.sysctl.HZ, dev.stack.jiffies());
   }
 }
 
 /** netif_xmit_frozen_or_stopped */
 export function netif_xmit_frozen_or_stopped(txq: NetdevQueue): boolean {
   return (txq.state & QUEUE_STATE_ANY_XOFF_OR_FROZEN) !== 0;
+}
+
+/** netif_xmit_stopped: the driver (DRV_XOFF) or BQL (STACK_XOFF) stopped the queue */
+export function netif_xmit_stopped(txq: NetdevQueue): boolean {
+  return (txq.state & (__QUEUE_STATE_DRV_XOFF | __QUEUE_STATE_STACK_XOFF)) !== 0;
+}
+
+/**
+ * netdev_tx_sent_queue (include/linux/netdevice.h): the driver queued `bytes` to its hardware.
+ * Over the BQL limit (dql_avail < 0) the stack stops the queue (STACK_XOFF) until completions
+ * bring it back under.
+ */
+export function netdev_tx_sent_queue(txq: NetdevQueue, bytes: number): void {
+  const dql = txq.dql;
+  dql.queued(bytes);
+  if (dql.avail() >= 0) return;
+  txq.state |= __QUEUE_STATE_STACK_XOFF;
+}
+
+/**
+ * __netdev_tx_sent_queue: the xmit_more form. With more frames coming only account the bytes and
+ * return whether the driver stopped the queue; otherwise netdev_tx_sent_queue and return true.
+ * The result is "kick the hardware now" (virtio_net's start_xmit uses it so).
+ */
+export function __netdev_tx_sent_queue(txq: NetdevQueue, bytes: number, xmit_more: boolean): boolean {
+  if (xmit_more) {
+    txq.dql.queued(bytes);
+    return (txq.state & __QUEUE_STATE_DRV_XOFF) !== 0;
+  }
+  netdev_tx_sent_queue(txq, bytes);
+  return true;
+}
+
+/**
+ * netdev_tx_completed_queue: the hardware finished `pkts` frames of `bytes`. The limit is
+ * recomputed (dql_completed); if the queue is under it again and BQL had stopped it, STACK_XOFF is
+ * cleared and the qdisc rescheduled (netif_schedule_queue) unless the driver stopped it too.
+ */
+export function netdev_tx_completed_queue(txq: NetdevQueue, _pkts: number, bytes: number): void {
+  if (!bytes) return;
+  const dql = txq.dql;
+  dql.completed(bytes, txq.dev.stack.jiffies());
+  if (dql.avail() < 0) return;
+  if (txq.state & __QUEUE_STATE_STACK_XOFF) {
+    txq.state &= ~__QUEUE_STATE_STACK_XOFF;
+    if (!netif_xmit_stopped(txq)) __netif_schedule(txq.qdisc);
+  }
+}
+
+/** netdev_tx_reset_queue: the driver dropped its ring (reset, stop): clear STACK_XOFF, dql_reset */
+export function netdev_tx_reset_queue(txq: NetdevQueue): void {
+  txq.state &= ~__QUEUE_STATE_STACK_XOFF;
+  txq.dql.reset(txq.dev.stack.jiffies());
 }
 
 export class NetDevice {

@@ -194,10 +194,22 @@ export function __qdisc_run(q: Qdisc): void {
   }
 }
 
+/** qdisc_may_bulk: a qdisc feeding one txq (a single-queue root, an mq child) bulks by BQL bytes */
+export function qdisc_may_bulk(q: Qdisc): boolean {
+  return (q.flags & TCQ_F_ONETXQUEUE) !== 0;
+}
+
+/** qdisc_avail_bulklimit: dql_avail of the txq (0 for a driver that reports no BQL) */
+export function qdisc_avail_bulklimit(txq: NetdevQueue): number {
+  return txq.dql.avail();
+}
+
 /**
  * dequeue_skb: a requeued skb first (alone, if the txq runs), else nothing while the txq is stopped
- * (TCQ_F_ONETXQUEUE), else one skb plus up to sysctl.qdisc_bulk more (try_bulk_dequeue_skb_slow).
- * Fills q.bulk; returns the count.
+ * (TCQ_F_ONETXQUEUE), else one skb plus a bulk: for a one-txq qdisc (qdisc_may_bulk) more skbs while
+ * the BQL bytes left (dql_avail minus what is already taken, skb.len each) stay positive
+ * (try_bulk_dequeue_skb) — nothing more for a driver without BQL —; otherwise up to
+ * sysctl.qdisc_bulk (8) more (try_bulk_dequeue_skb_slow). Fills q.bulk; returns the count.
  */
 function dequeue_skb(q: Qdisc, txq: NetdevQueue): number {
   const bulk = q.bulk;
@@ -214,6 +226,17 @@ function dequeue_skb(q: Qdisc, txq: NetdevQueue): number {
   if (!first) return 0;
   bulk[0] = first;
   let n = 1;
+  if (qdisc_may_bulk(q)) {
+    let bytelimit = qdisc_avail_bulklimit(txq) - first.len;
+    while (bytelimit > 0) {
+      const skb = q.dequeue();
+      if (!skb) break;
+      bytelimit -= skb.len; // covers GSO len
+      bulk[n++] = skb;
+    }
+    return n;
+  }
+  // the model's txqs each have their own qdisc, so the queue_mapping check of the slow variant never fires
   const more = q.stack.sysctl.qdisc_bulk;
   for (let cnt = 0; cnt < more; cnt++) {
     const skb = q.dequeue();

@@ -270,14 +270,18 @@ export function net_tx_action(sd: SoftnetData): void {
   }
 }
 
-/** /proc/net/softnet_stat: one line per CPU, 15 hex columns as Linux 6.12 prints them */
+/**
+ * /proc/net/softnet_stat: one line per CPU, hex columns as the profile's kernel prints them
+ * (net/core/net-procfs.c): 13 in 6.1 (… backlog_len, cpu index), 15 in 6.12 (+ input_qlen, process_qlen)
+ */
 export function softnet_seq_show(stack: NetStack): string {
   const hex = (v: number): string => (v >>> 0).toString(16).padStart(8, '0');
+  const n = stack.mib.layout.softnet_stat_columns;
   return stack.softnet
     .map((sd) => {
       const cols = [sd.processed, sd.dropped, sd.time_squeeze, 0, 0, 0, 0, 0, 0, sd.received_rps, sd.flow_limit_count,
         sd.backlog_len, sd.cpu, sd.input_pkt_queue.length, sd.process_queue.length];
-      return cols.map(hex).join(' ');
+      return cols.slice(0, n).map(hex).join(' ');
     })
     .join('\n') + '\n';
 }

@@ -7,7 +7,7 @@ import { NetDevice, type NetDeviceOps, type NetDeviceOptions } from './netdevice
 import { napi_disable } from './napi';
 import { SoftnetData } from './softnet';
 import { Skb, SkbBatch, SkbPool, skb_copy_to } from './skb';
-import { NetMib } from './mib';
+import { NetMib, mib_layout } from './mib';
 import { NetCoreSysctl, type NetCoreSysctlOptions } from './sysctl';
 import { RateLimitState, stderrLogger, type Logger } from './log';
 import { eth_type_trans_batch, netif_receive_skb_list, PTYPE_HASH_MASK, PTYPE_HASH_SIZE, type PacketHandler, type PacketTap, type PacketType } from './dev';
@@ -80,6 +80,7 @@ export class NetStack {
     this.scheduler = opts.scheduler ?? softirqScheduler;
     this.log = opts.log ?? stderrLogger('skbnet');
     this.sysctl = new NetCoreSysctl(opts.sysctl);
+    this.mib.layout = mib_layout(this.sysctl.osrelease);
     const cpus = Math.max(1, opts.cpus ?? 1);
     this.softnet = Array.from({ length: cpus }, (_, i) => new SoftnetData(this, i));
     this.rps = new RpsState(this, opts.rps);

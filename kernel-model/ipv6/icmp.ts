@@ -33,8 +33,24 @@ import type { Inet6Dev } from './inet6_dev';
 import { ip6_make_flowlabel, ip6_xmit, MAX_IPV6_HEADER, NET_XMIT_SUCCESS } from './ip6_output';
 import { ndisc_rcv } from './ndisc';
 import { icmp_build_message } from '../icmp/icmp_message';
-import { NET_RX_DROP, NET_RX_SUCCESS } from './netns';
+import { NET_RX_DROP, NET_RX_SUCCESS, type NetnsIpv6 } from './netns';
 import { ipv6_skip_exthdr, skipResult } from './exthdrs';
+
+/**
+ * Takes an echo request to an address that is not the model's (it reached icmpv6_rcv through the
+ * namespace's terminate rule for ICMPv6, NetnsIpv6.setTerminate): the host's ICMPv6 proxy. skb.data is
+ * at the ICMPv6 header, network_header at the IPv6 header, both valid only during the call. True when
+ * taken (sent on, or dropped and counted by the proxy).
+ */
+export type Icmpv6EchoForwarder = (skb: Skb, idev: Inet6Dev) => boolean;
+/** per namespace, as IPv4's (icmp_set_echo_forwarder): netns_ipv6 itself knows nothing of the proxy */
+const echoForwarders = new WeakMap<NetnsIpv6, Icmpv6EchoForwarder>();
+
+/** set (or with null remove) the echo forwarder of `net` */
+export function icmpv6_set_echo_forwarder(net: NetnsIpv6, fn: Icmpv6EchoForwarder | null): void {
+  if (fn === null) echoForwarders.delete(net);
+  else echoForwarders.set(net, fn);
+}
 
 /** icmpv6_rcv: skb.data at the ICMPv6 header, skb.len = message length */
 export function icmpv6_rcv(skb: Skb, idev: Inet6Dev): number {
@@ -59,6 +75,15 @@ export function icmpv6_rcv(skb: Skb, idev: Inet6Dev): number {
   }
   const type = b[o];
   mib.Icmp6Msg.InType[type]++;
+  // through the terminate rule (an off-link unicast destination, not ours): only an echo request goes
+  // on, to the proxy; the model answers nothing in another host's name, and the rest is not routed.
+  // NDP, RS/RA and MLD are addressed to us, to multicast or on-link, so never come this way.
+  if (!ipv6IsMulticast(b, nh + 24) && !idev.isLocal(b, nh + 24)) {
+    const fwd = type === ICMPV6_ECHO_REQUEST ? echoForwarders.get(net) : undefined;
+    if (fwd !== undefined && fwd(skb, idev)) return NET_RX_SUCCESS;
+    mib.Ip6.InAddrErrors++;
+    return NET_RX_DROP;
+  }
   switch (type) {
     case ICMPV6_ECHO_REQUEST:
       if (!net.sysctl.icmp_echo_ignore_all) icmpv6_echo_reply(skb, idev);

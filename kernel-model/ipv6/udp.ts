@@ -39,6 +39,10 @@ export class Udp6Table {
   lookup(port: number): Udp6Handler | undefined {
     return this.ports.get(port);
   }
+  /** the bound port numbers (for views such as `ss -ua`) */
+  boundPorts(): number[] {
+    return [...this.ports.keys()];
+  }
 }
 
 /** udpv6_rcv: skb.data at the UDP header, skb.len = the rest of the packet */

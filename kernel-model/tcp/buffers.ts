@@ -7,7 +7,7 @@
 import { after, before, seqSub } from './tcp_states';
 
 /** rings kept for reuse per size (bounded: at most this many idle rings per size, and this many bytes) */
-const RING_POOL_MAX = 32;
+const RING_POOL_MAX = 256;
 const RING_POOL_BYTES_PER_SIZE = 8 * 1024 * 1024;
 const ringPool = new Map<number, Uint8Array[]>();
 
@@ -138,8 +138,17 @@ export const OFO_FULL = -1;
 export const OFO_NEW = 0;
 export const OFO_DUP = 1;
 
+/** the smallest receive ring: a ring grows (doubling, up to `size`) only as far as bytes are held */
+const RCV_RING_MIN = 4096;
+
 export class RecvBuffer {
   private ring: Uint8Array | null = null;
+  /**
+   * the ring's length: it holds the bytes from the head up to the furthest byte stored (unread and
+   * out of order), so a connection whose reader keeps up holds a small ring however far autotuning
+   * raised `size` (Linux too holds only the skbs queued, not sk_rcvbuf)
+   */
+  private ringLen = 0;
   private head = 0;
   /** sequence number of the byte at the head (copied_seq) */
   headSeq = 0;
@@ -156,12 +165,28 @@ export class RecvBuffer {
   grow(capacity: number, size: number): void {
     if (capacity <= this.capacity && size <= this.size) return;
     if (size < this.size) size = this.size;
-    if (this.ring !== null) {
-      this.ring = ringGrow(this.ring, this.head, this.size, size);
-      this.head = 0;
-    }
+    // the ring itself grows when bytes arrive that need it (store)
     this.capacity = Math.max(capacity, this.capacity);
     this.size = size;
+  }
+
+  /** make the ring hold at least `need` bytes from the head (need ≤ size) */
+  private reserve(need: number): Uint8Array {
+    const r = this.ring;
+    if (r !== null && need <= this.ringLen) return r;
+    let n = Math.max(RCV_RING_MIN, this.ringLen);
+    while (n < need) n *= 2;
+    if (n > this.size) n = this.size;
+    if (r === null) {
+      this.ring = ringAlloc(n);
+      this.head = 0;
+    } else {
+      // every byte of the old ring from the head on (unread and out of order) keeps its offset
+      this.ring = ringGrow(r, this.head, this.ringLen, n);
+      this.head = 0;
+    }
+    this.ringLen = n;
+    return this.ring;
   }
 
   /** bytes between the head and `seq` */
@@ -175,13 +200,14 @@ export class RecvBuffer {
    */
   store(seq: number, src: Uint8Array, off: number, len: number): void {
     if (len <= 0) return;
-    if (this.ring === null) this.ring = ringAlloc(this.size);
-    const r = this.ring;
-    let pos = (this.head + this.offsetOf(seq)) % this.size;
+    const at = this.offsetOf(seq);
+    const r = this.reserve(at + len);
+    const rl = this.ringLen;
+    let pos = (this.head + at) % rl;
     let left = len;
     let s = off;
     while (left > 0) {
-      const chunk = Math.min(left, this.size - pos);
+      const chunk = Math.min(left, rl - pos);
       r.set(src.subarray(s, s + chunk), pos);
       s += chunk;
       left -= chunk;
@@ -194,7 +220,7 @@ export class RecvBuffer {
     const n = seqSub(rcv_nxt, this.headSeq);
     const r = this.ring;
     if (n <= 0 || r === null) return 0;
-    const first = Math.min(n, this.size - this.head);
+    const first = Math.min(n, this.ringLen - this.head);
     fn(r, this.head, first);
     if (first < n) fn(r, 0, n - first);
     return n;
@@ -205,11 +231,12 @@ export class RecvBuffer {
    * out of order), and then it goes back to the pool
    */
   consume(n: number, rcv_nxt = -1): void {
-    this.head = (this.head + n) % this.size;
+    this.head = this.ringLen > 0 ? (this.head + n) % this.ringLen : 0;
     this.headSeq = (this.headSeq + n) >>> 0;
     if (rcv_nxt >= 0 && this.headSeq === rcv_nxt >>> 0 && this.ofo.length === 0 && this.ring !== null) {
       ringFree(this.ring);
       this.ring = null;
+      this.ringLen = 0;
       this.head = 0;
     }
   }
@@ -265,6 +292,7 @@ export class RecvBuffer {
   release(): void {
     if (this.ring !== null) ringFree(this.ring);
     this.ring = null;
+    this.ringLen = 0;
     this.ofo.length = 0;
     this.head = 0;
   }

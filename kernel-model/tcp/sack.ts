@@ -20,6 +20,11 @@ export class TcpSkbCb {
   sacked = 0;
   /** last (re)transmission time, µs (skb->skb_mstamp_ns) */
   xmit_us = 0;
+  /**
+   * the socket's transmit counter at that (re)transmission (TcpSock.xmit_order): orders sends made at
+   * the same virtual instant, where Linux's clock (tcp_mstamp_refresh per ACK processed) would differ
+   */
+  xmit_order = 0;
   /** tsorted list links */
   tprev: TcpSkbCb | null = null;
   tnext: TcpSkbCb | null = null;
@@ -54,7 +59,7 @@ export class RtxQueue {
   }
 
   /** tcp_rtx_queue_tail insert of a freshly sent segment */
-  push(seq: number, end_seq: number, flags: number, xmit_us: number): TcpSkbCb {
+  push(seq: number, end_seq: number, flags: number, xmit_us: number, xmit_order: number): TcpSkbCb {
     if (this.length === this.ring.length) this.grow();
     const r = this.pool.pop() ?? new TcpSkbCb();
     r.seq = seq;
@@ -62,6 +67,7 @@ export class RtxQueue {
     r.tcp_flags = flags;
     r.sacked = 0;
     r.xmit_us = xmit_us;
+    r.xmit_order = xmit_order;
     r.tprev = r.tnext = null;
     r.inTsorted = false;
     this.ring[(this.head + this.length) & this.mask] = r;
@@ -84,6 +90,7 @@ export class RtxQueue {
     n.tcp_flags = r.tcp_flags;
     n.sacked = r.sacked;
     n.xmit_us = r.xmit_us;
+    n.xmit_order = r.xmit_order;
     n.tprev = n.tnext = null;
     n.inTsorted = false;
     // FIN and PSH stay on the second part

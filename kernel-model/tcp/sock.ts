@@ -4,6 +4,7 @@
 // tcp_info. Protocol work is in tcp_input.ts / tcp_output.ts / tcp_timer.ts, named as in Linux.
 import type { InDevice } from '../ipv4/devinet';
 import type { Ipv4Addr } from '../wire/address';
+import { sock_rps_record_flow } from '../core/sock_rps';
 import { RecvBuffer, SendBuffer } from './buffers';
 import { RttEstimator } from './rtt';
 import { ipv4_specific, type TcpAfOps, type TcpInet6 } from './tcp_af_ops';
@@ -47,6 +48,7 @@ export const ICSK_TIME_REO_TIMEOUT = 6;
 export const ICSK_ACK_SCHED = 1;
 export const ICSK_ACK_TIMER = 2;
 export const ICSK_ACK_PUSHED = 4;
+export const ICSK_ACK_PUSHED2 = 8;
 export const ICSK_ACK_NOW = 16;
 
 // events delivered to the user after protocol work (sk_data_ready, sk_state_change, sk_write_space)
@@ -121,6 +123,10 @@ export class TcpSock {
    * keep their random streams.
    */
   inet_id = -1;
+  /** sk_rxhash: flow hash of the last segment received (RFS, core/sock_rps.ts) */
+  sk_rxhash = 0;
+  /** RFS: the CPU the application using this socket runs on; −1 = the CPU running now (core/sock_rps.ts) */
+  consumer_cpu = -1;
   snd_una = 0;
   snd_nxt = 0;
   snd_wnd = 0;
@@ -199,8 +205,16 @@ export class TcpSock {
   /** first retransmission time of the current episode, ms; 0 = none (tcp_sock.retrans_stamp) */
   retrans_stamp = 0;
 
+  /**
+   * frames this socket transmitted: the model's tie-break for sends at one virtual instant (its clock
+   * does not move while one softirq batch is processed; Linux's does, per tcp_mstamp_refresh)
+   */
+  xmit_order = 0;
+
   // RACK (struct tcp_rack)
   rack_mstamp = 0;
+  /** xmit_order of the segment at rack_mstamp */
+  rack_order = 0;
   rack_rtt_us = 0;
   rack_end_seq = 0;
   rack_advanced = false;
@@ -219,6 +233,8 @@ export class TcpSock {
   /** last data receive time (ms) */
   ack_lrcvtime = 0;
   ack_rcv_mss = 536;
+  /** size of the last short segment that could be a full one (icsk_ack.last_seg_size), 0 none */
+  ack_last_seg_size = 0;
   ack_timeout = 0;
   /** last send time in ms and jiffies (lsndtime) */
   lsndtime = 0;
@@ -308,6 +324,8 @@ export class TcpSock {
   /** pending EV_* bits and the flush guard */
   events = 0;
   private flushing = false;
+  /** queued for TcpNet.sk_data_ready's after-softirq wake-up */
+  woken = false;
   hashed = false;
 
   onConnect: (() => void) | null = null;
@@ -377,6 +395,7 @@ export class TcpSock {
    * — wait for onDrain). Writing after end() or on a closed socket returns −1 (EPIPE).
    */
   write(data: Uint8Array, off = 0, len = data.length - off): number {
+    sock_rps_record_flow(this.net.stack, this, this.state === TCP_ESTABLISHED); // inet_sendmsg
     if (this.shutdown & SEND_SHUTDOWN || this.state === TCP_CLOSE || this.state === TCP_LISTEN) return -1;
     if (off < 0 || len < 0 || off + len > data.length) return -1;
     const n = this.sndbuf.write(data, off, len);
@@ -571,6 +590,7 @@ export class TcpSock {
     if (!this.readPaused && this.onData !== null) {
       const n = this.rcvbuf.peek(end, this.onData);
       if (n > 0) {
+        sock_rps_record_flow(this.net.stack, this, this.state === TCP_ESTABLISHED); // inet_recvmsg
         this.rcvbuf.consume(n, end);
         // tcp_recvmsg: autotuning, then the window update
         tcp_rcv_space_adjust(this);

@@ -134,9 +134,9 @@ export function tcp_get_info(tp: TcpSock): TcpInfoStruct {
     tcpi_fackets: 0,
     tcpi_last_data_sent: jiffies_to_msecs(now_j - tp.lsndtime_j, HZ),
     tcpi_last_ack_sent: 0,
-    // icsk_ack.lrcvtime: Linux stamps it when the socket is created (tcp_create_openreq_child,
-    // tcp_finish_connect); the model only on data, so 0 means "never": reported as 0 (ss omits it)
-    tcpi_last_data_recv: tp.ack_lrcvtime > 0 ? jiffies_to_msecs(now_j - toJiffies(tp.ack_lrcvtime, HZ), HZ) : 0,
+    // icsk_ack.lrcvtime: stamped when the socket is created (tcp_create_openreq_child,
+    // tcp_finish_connect) and on each data segment (tcp_event_data_recv)
+    tcpi_last_data_recv: jiffies_to_msecs(now_j - toJiffies(tp.ack_lrcvtime, HZ), HZ),
     tcpi_last_ack_recv: jiffies_to_msecs(now_j - toJiffies(tp.rcv_tstamp, HZ), HZ),
     // icsk_pmtu_cookie: the device's MTU, lowered by ICMP frag needed (tcp_v4_mtu_reduced)
     tcpi_pmtu: tp.pmtu_cookie || tp.ind.dev.mtu,

@@ -5,11 +5,11 @@
 // tagging, cumulative cleanup, RTT, congestion control, recovery state machine with PRR), and the
 // receive side (tcp_data_queue with out-of-order islands, SACK/D-SACK blocks, delayed ACK / quickack).
 // The model always takes Linux's slow path (no header prediction), so TCPHPHits/TCPHPAcks stay 0.
-import { TcpOptions, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TCP_MAX_WSCALE, TCPOLEN_TSTAMP_ALIGNED, TCP_HLEN } from '../wire/tcp';
+import { TcpOptions, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN, TCPHDR_URG, TCP_MAX_WSCALE, TCPOLEN_TSTAMP_ALIGNED, TCP_HLEN } from '../wire/tcp';
 import { getU16, getU32 } from '../wire/bytes';
 import { OFO_DUP, OFO_FULL } from './buffers';
 import { tcp_check_dsack, TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS } from './sack';
-import { EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
+import { EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_PUSHED2, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
 import { tcp_schedule_loss_probe } from './tcp_tlp';
 import { tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts } from './tcp_rcvbuf';
 import { tcp_newreno_mark_lost, tcp_rack_advance, tcp_rack_mark_lost } from './tcp_recovery';
@@ -39,6 +39,7 @@ import { tcp_v4_send_reset_to } from './tcp_ipv4';
 import {
   after,
   before,
+  between,
   seqSub,
   TCP_ATO_MIN,
   TCP_CA_CWR,
@@ -58,6 +59,7 @@ import {
   TCP_MAX_QUICKACKS,
   TCP_MAX_REORDERING,
   TCP_MIN_RTT_WLEN,
+  TCP_MIN_MSS,
   TCP_MIN_SND_MSS,
   TCP_MSS_DEFAULT,
   TCP_PAWS_24DAYS,
@@ -83,6 +85,10 @@ export class TcpSeg {
   buf: Uint8Array = new Uint8Array(0);
   payOff = 0;
   len = 0;
+  /** TCP header length (doff × 4) */
+  doff = 0;
+  /** skb_shinfo(skb)->gso_size of a GRO-merged skb (the segments' size), else 0 */
+  gso_size = 0;
   readonly opts = new TcpOptions();
 }
 
@@ -102,6 +108,8 @@ export function tcp_parse_segment(seg: TcpSeg, b: Uint8Array, o: number, len: nu
   seg.buf = b;
   seg.payOff = o + doff;
   seg.len = len - doff;
+  seg.doff = doff;
+  seg.gso_size = 0;
   seg.end_seq = (seg.seq + seg.len + (seg.flags & TCPHDR_SYN ? 1 : 0) + (seg.flags & TCPHDR_FIN ? 1 : 0)) >>> 0;
   seg.opts.parse(b, o + TCP_HLEN, doff - TCP_HLEN);
   return seg;
@@ -308,11 +316,14 @@ function tcp_rcv_synsent_state_process(tp: TcpSock, seg: TcpSeg): void {
       if (!(f & TCPHDR_RST)) tp.af.send_reset(tp, seg.ack, 0, TCPHDR_RST);
       return;
     }
-    if (tp.saw_tstamp && tp.rcv_tsecr !== 0 && tp.net.sysctl.tcp_timestamps) {
-      // PAWS on the SYN-ACK: its TSecr must echo one of our SYNs
-      const d = (tp.tsval() - tp.rcv_tsecr) | 0;
-      if (d < 0 || d > tp.now() - tp.syn_sent_us / 1000 + 1) {
+    if (tp.saw_tstamp && tp.rcv_tsecr !== 0) {
+      // PAWS on the SYN-ACK: its TSecr (less our offset) must lie between the first SYN's time
+      // (retrans_stamp, set by tcp_connect) and now — it echoes one of our SYNs; else reset_and_undo
+      const ecr = (tp.rcv_tsecr - tp.ts_offset) >>> 0;
+      const now = Math.floor(tp.now()) >>> 0;
+      if (!between(ecr, tp.retrans_stamp >>> 0, now)) {
         tp.net.mib.TcpExt.PAWSActive++;
+        if (!(f & TCPHDR_RST)) tp.af.send_reset(tp, seg.ack, 0, TCPHDR_RST);
         return;
       }
     }
@@ -330,7 +341,12 @@ function tcp_rcv_synsent_state_process(tp: TcpSock, seg: TcpSeg): void {
     tp.snd_wl1 = seg.seq;
     tp.snd_wnd = seg.window; // never scaled in a SYN
     tp.max_window = tp.snd_wnd;
+    // tcp_ack → tcp_snd_una_update: the SYN's sequence byte counts in bytes_acked (ss shows
+    // bytes_acked:1 on a client that sent nothing; a passive child starts at snd_una = ISN + 1)
+    tp.bytes_acked += seqSub(seg.ack, tp.snd_una);
     tp.snd_una = seg.ack;
+    // the SYN is acknowledged: no retransmission episode is open any more
+    tp.retrans_stamp = 0;
     if (tp.syn_retrans === 0) tcp_ack_update_rtt(tp, tp.now_us() - tp.syn_sent_us, -1);
     else if (tp.saw_tstamp && tp.rcv_tsecr) tcp_ack_update_rtt(tp, -1, -1);
     tcp_clear_xmit_timer(tp);
@@ -400,6 +416,8 @@ function tcp_rcv_state_process(tp: TcpSock, seg: TcpSeg): void {
     tcp_clear_xmit_timer(tp);
     tp.retransmits = 0;
     tp.backoff = 0;
+    // a simultaneous open's SYN time ends here too (tcp_rcv_state_process: retrans_stamp = 0)
+    tp.retrans_stamp = 0;
     tp.snd_una = (tp.iss + 1) >>> 0;
     tcp_init_transfer(tp);
     tp.snd_wnd = seg.window << tp.snd_wscale;
@@ -503,6 +521,9 @@ function tcp_timewait_state_process(tp: TcpSock, seg: TcpSeg): void {
 
 /** the TIME_WAIT timer or a RST ended it (inet_twsk_kill); TW counts timer expiries only */
 export function tw_kill(tp: TcpSock): void {
+  // a reader not yet woken since the FIN (TcpNet.sk_data_ready) still gets what was received:
+  // Linux's TIME_WAIT minisock is separate from the full socket the application reads
+  if (tp.events !== 0) tp.flush();
   tp.net.unhash(tp);
   tp.sk_timer.kill();
   tp.state = TCP_CLOSE;
@@ -576,7 +597,7 @@ function tcp_sacktag_write_queue(tp: TcpSock, seg: TcpSeg, prior_snd_una: number
       if (r.sacked & TCPCB_SACKED_RETRANS) {
         tp.retrans_out--;
       }
-      tcp_rack_advance(tp, r.sacked, r.end_seq, r.xmit_us);
+      tcp_rack_advance(tp, r.sacked, r.end_seq, r.xmit_us, r.xmit_order);
       r.sacked = (r.sacked & ~(TCPCB_LOST | TCPCB_SACKED_RETRANS)) | TCPCB_SACKED_ACKED;
       tp.rtx.tsRemove(r);
       tp.sacked_out++;
@@ -648,7 +669,7 @@ function tcp_clean_rtx_queue(tp: TcpSock, out: { seq_rtt: number; acked: number 
     if (s & TCPCB_SACKED_ACKED) tp.sacked_out--;
     else {
       if (s & TCPCB_LOST) tp.lost_out--;
-      tcp_rack_advance(tp, s, r.end_seq, r.xmit_us);
+      tcp_rack_advance(tp, s, r.end_seq, r.xmit_us, r.xmit_order);
       tp.delivered++;
     }
     tp.packets_out--;
@@ -721,8 +742,10 @@ function tcp_ack(tp: TcpSock, seg: TcpSeg): number {
   const acked_bytes = seqSub(ack, prior_snd_una);
   tp.snd_una = ack;
   if (acked_bytes > 0) {
-    tp.bytes_acked += tp.sndbuf.ack(ack) ;
-    // the FIN's sequence number is not a byte of the buffer
+    // tcp_snd_una_update: bytes_acked counts sequence space, the FIN's byte included
+    tp.bytes_acked += acked_bytes;
+    // (the FIN's sequence number is not a byte of the buffer)
+    tp.sndbuf.ack(ack);
     tcp_new_space(tp);
   }
 
@@ -1181,11 +1204,43 @@ function tcp_incr_quickack(tp: TcpSock, max: number): void {
   if (q > tp.ack_quick) tp.ack_quick = q;
 }
 
+/** the flags after which a short segment may legitimately end a write (TCP_REMNANT) */
+const TCP_REMNANT = TCPHDR_FIN | TCPHDR_URG | TCPHDR_SYN | TCPHDR_PSH;
+
+/**
+ * tcp_measure_rcv_mss (tcp_input.c, 6.12 / 6.1.y stable): the receiver's estimate of the sender's MSS.
+ * A segment (or GRO segment size) at least rcv_mss sets it, and with PSH marks ACK_PUSHED (the end of
+ * a write: "tcp: fix delayed ACKs for MSS boundary condition"). A shorter one lowers the estimate
+ * only when two in a row have the same size and are not short by choice (≥ 536 + 20 bytes with the
+ * header, or ≥ 88 + 20 without FIN/URG/SYN/PSH); otherwise it is "pushed": ACK_PUSHED, and
+ * ACK_PUSHED2 when one was already pending — tcp_cleanup_rbuf ACKs those once the reader has read.
+ */
+function tcp_measure_rcv_mss(tp: TcpSock, seg: TcpSeg): void {
+  const lss = tp.ack_last_seg_size;
+  tp.ack_last_seg_size = 0;
+  let len = seg.gso_size || seg.len;
+  if (len >= tp.ack_rcv_mss) {
+    tp.ack_rcv_mss = Math.min(len, tp.advmss);
+    if (seg.flags & TCPHDR_PSH) tp.ack_pending |= ICSK_ACK_PUSHED;
+    return;
+  }
+  len += seg.doff;
+  if (len >= TCP_MSS_DEFAULT + TCP_HLEN || (len >= TCP_MIN_MSS + TCP_HLEN && !(seg.flags & TCP_REMNANT))) {
+    // less the invariant header (with the timestamp option): the MSS free of SACK-block jitter
+    len -= tp.tcp_header_len;
+    tp.ack_last_seg_size = len;
+    if (len === lss) {
+      tp.ack_rcv_mss = len;
+      return;
+    }
+  }
+  if (tp.ack_pending & ICSK_ACK_PUSHED) tp.ack_pending |= ICSK_ACK_PUSHED2;
+  tp.ack_pending |= ICSK_ACK_PUSHED;
+}
+
 /** tcp_event_data_recv: receive-MSS estimate, ATO adaptation, window growth */
-function tcp_event_data_recv(tp: TcpSock, len: number, psh: boolean): void {
-  // tcp_measure_rcv_mss (simplified: a segment at least as large as the estimate sets it)
-  if (len >= tp.ack_rcv_mss) tp.ack_rcv_mss = Math.min(len, tp.advmss);
-  else if (psh || len < tp.ack_rcv_mss) tp.ack_pending |= ICSK_ACK_PUSHED;
+function tcp_event_data_recv(tp: TcpSock, seg: TcpSeg, len: number): void {
+  tcp_measure_rcv_mss(tp, seg);
   const now = tp.now();
   if (!tp.ack_ato) {
     // the first data: start in quickack mode
@@ -1336,7 +1391,7 @@ function tcp_data_queue(tp: TcpSock, seg: TcpSeg): void {
       tp.rcvbuf.store(seq, seg.buf, payOff, len);
       tp.rcv_nxt = (seq + len) >>> 0;
       tp.bytes_received += len;
-      tcp_event_data_recv(tp, len, (seg.flags & TCPHDR_PSH) !== 0);
+      tcp_event_data_recv(tp, seg, len);
       tp.events |= EV_DATA;
     }
     if (tp.rcvbuf.ofo.length > 0) {
@@ -1472,7 +1527,16 @@ export function tcp_cleanup_rbuf(tp: TcpSock, copied: number): void {
   if (tp.state === TCP_CLOSE || tp.state === TCP_TIME_WAIT || tp.state === TCP_SYN_SENT) return;
   let time_to_ack = false;
   if (tp.ack_pending & ICSK_ACK_SCHED) {
-    if (tp.ack_pending & ICSK_ACK_PUSHED && copied > 0 && tp.ack_pingpong === 0) time_to_ack = true;
+    const p = tp.ack_pending;
+    // the once-per-two-segments ACK was not sent by the receive path; or this read emptied the
+    // receive queue (sk_rmem_alloc 0: nothing unread, nothing out of order) after a short segment,
+    // and the connection is not interactive (PUSHED2: two short segments — ACK even then)
+    if (
+      seqSub(tp.rcv_nxt, tp.rcv_wup) > tp.ack_rcv_mss ||
+      (copied > 0 && (p & ICSK_ACK_PUSHED2 || (p & ICSK_ACK_PUSHED && tp.ack_pingpong === 0)) && tp.readableLength === 0 && tp.rcvbuf.ofo.length === 0)
+    ) {
+      time_to_ack = true;
+    }
   }
   if (copied > 0 && !time_to_ack && !tp.peer_fin_received) {
     const now_win = tcp_receive_window(tp);

@@ -8,6 +8,7 @@ import type { NetMib } from '../core/mib';
 import type { Logger } from '../core/log';
 import { RateLimitState } from '../core/log';
 import type { Skb } from '../core/skb';
+import { sock_rps_save_rxhash } from '../core/sock_rps';
 import type { NetStack } from '../core/stack';
 import { skb_csum_unnecessary } from '../ipv4/csum';
 import type { InDevice } from '../ipv4/devinet';
@@ -334,6 +335,45 @@ export class TcpNet {
     return mix(saddr ^ this.secret[3], daddr, this.secret[0]) >>> 0;
   }
 
+  /** sockets whose reader sk_data_ready woke during the running softirq (each once: TcpSock.woken) */
+  private readonly woken: TcpSock[] = [];
+  private wakeScheduled = false;
+
+  /**
+   * sk_data_ready / sk_state_change: wake the socket's user for what the protocol just did (data,
+   * EOF, connect, close, write space). Inside a softirq run the user is a process that gets the CPU
+   * only after the softirq ends, so a NAPI batch of segments is processed before it reads — and
+   * tcp_cleanup_rbuf's ACK after a read covers them all, as on Linux. Outside a softirq (timers,
+   * direct calls) the user runs at once.
+   */
+  sk_data_ready(sk: TcpSock): void {
+    if (sk.events === 0) return;
+    if (this.stack.running_cpu === null) {
+      sk.flush();
+      return;
+    }
+    if (sk.woken) return;
+    sk.woken = true;
+    this.woken.push(sk);
+    if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      this.scheduler.schedule(this.runWoken, 0);
+    }
+  }
+
+  /** the woken users run, after the softirq that woke them */
+  private readonly runWoken = (): void => {
+    this.wakeScheduled = false;
+    const w = this.woken;
+    // a user's callback may wake more sockets (a synchronous link): they join this pass
+    for (let i = 0; i < w.length; i++) {
+      const sk = w[i];
+      sk.woken = false;
+      sk.flush();
+    }
+    w.length = 0;
+  };
+
   logBad(msg: string): void {
     if (this.rl.allow(this.scheduler.now(), (n) => this.log.warn(`tcp: ${n} messages suppressed`))) this.log.warn(msg);
   }
@@ -376,14 +416,16 @@ export function tcp_v4_rcv(tn: TcpNet, skb: Skb, ind: InDevice, rt: number): num
     return NET_RX_DROP;
   }
   const seg = tcp_parse_segment(rcvSeg, b, o, skb.len, saddr, daddr);
+  seg.gso_size = skb.gso_size;
   const sk = tn.lookup(daddr, seg.dport, saddr, seg.sport);
   if (sk !== null) {
+    sock_rps_save_rxhash(sk, skb); // tcp_v4_do_rcv / tcp_v6_do_rcv
     try {
       tcp_rcv(sk, seg);
     } catch (err) {
       tn.stack.bug(`tcp_rcv ${sk}`, err);
     }
-    sk.flush();
+    tn.sk_data_ready(sk);
     return NET_RX_SUCCESS;
   }
   const l = tn.lookupListener(daddr, seg.dport);

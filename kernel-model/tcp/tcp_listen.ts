@@ -215,7 +215,7 @@ function cookie_v4_check(tn: TcpNet, l: TcpListener, ind: InDevice, seg: TcpSeg)
   } catch (err) {
     tn.stack.bug(`tcp_rcv ${child}`, err);
   }
-  child.flush();
+  tn.sk_data_ready(child);
   return COOKIE_CHILD;
 }
 

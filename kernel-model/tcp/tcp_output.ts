@@ -337,13 +337,18 @@ function tcp_transmit(tp: TcpSock, seq: number, len: number, flags: number, opts
     tp.bytes_sent += len;
   }
   if (flags & TCPHDR_ACK) tcp_event_ack_sent(tp);
+  tp.xmit_order++;
   tp.af.queue_xmit(tp, skb);
   return true;
 }
 
-/** tcp_event_ack_sent: an ACK went out — quickack credit spent, delayed-ACK timer off */
+/**
+ * tcp_event_ack_sent: an ACK went out — the delayed-ACK timer off, and one quickack credit spent if
+ * it acknowledged new data (an ACK was scheduled): tcp_dec_quickack_mode as in 6.12 and 6.1.y stable
+ * ("tcp: fix quick-ack counting to count actual ACKs of new data")
+ */
 function tcp_event_ack_sent(tp: TcpSock): void {
-  if (tp.ack_quick) {
+  if (tp.ack_quick && tp.ack_pending & ICSK_ACK_SCHED) {
     if (tp.ack_quick <= 1) {
       tp.ack_quick = 0;
       tp.ack_ato = TCP_ATO_MIN;
@@ -439,12 +444,13 @@ export function tcp_connect(tp: TcpSock): void {
   net.hash(tp);
   net.mib.Tcp.ActiveOpens++;
   tp.ca.init(tp);
-  // stamped before the send: delivery may run the peer synchronously, and the SYN-ACK's TSecr
-  // must fall inside [first SYN, now] (tcp_rcv_synsent_state_process's PAWS check)
+  // stamped before the send, as tcp_connect sets retrans_stamp before tcp_transmit_skb: time may
+  // pass during the send, and the SYN-ACK's TSecr must fall inside [retrans_stamp, now]
+  // (tcp_rcv_synsent_state_process's PAWS check); syn_sent_us times the handshake RTT
   tp.syn_sent_us = tp.now_us();
+  tp.retrans_stamp = Math.floor(tp.now());
   tcp_send_syn(tp);
   tp.snd_nxt = (tp.iss + 1) >>> 0;
-  tp.retrans_stamp = 0;
   tcp_reset_xmit_timer(tp, ICSK_TIME_RETRANS, tp.rto);
 }
 
@@ -518,6 +524,8 @@ export function tcp_create_openreq_child(
   tp.rto = TCP_TIMEOUT_INIT;
   tp.parent = listener;
   tp.passive = true;
+  // tcp_create_openreq_child: icsk_ack.lrcvtime = now (tcpi_last_data_recv counts from the SYN)
+  tp.ack_lrcvtime = tp.now();
   if (listener !== null) {
     listener.synQueue++;
     listener.children++;
@@ -855,8 +863,9 @@ function tcp_tso_should_defer(tp: TcpSock, seq: number, skb_len: number, is_tail
  */
 function tcp_record_segments(tp: TcpSock, seq: number, end_seq: number, flags: number, len: number, mss: number): number {
   const now_us = tp.now_us();
+  const order = tp.xmit_order;
   if (len <= mss) {
-    tp.rtx.push(seq, end_seq, flags, now_us);
+    tp.rtx.push(seq, end_seq, flags, now_us, order);
     return 1;
   }
   const inner = flags & ~(TCPHDR_FIN | TCPHDR_PSH);
@@ -864,7 +873,7 @@ function tcp_record_segments(tp: TcpSock, seq: number, end_seq: number, flags: n
   for (let off = 0; off < len; off += mss) {
     const s = (seq + off) >>> 0;
     const last = off + mss >= len;
-    tp.rtx.push(s, last ? end_seq : (s + mss) >>> 0, last ? flags : inner, now_us);
+    tp.rtx.push(s, last ? end_seq : (s + mss) >>> 0, last ? flags : inner, now_us, order);
     n++;
   }
   return n;
@@ -939,6 +948,7 @@ export function tcp_retransmit_skb(tp: TcpSock, r: TcpSkbCb, index: number, tlp 
   }
   r.sacked |= TCPCB_EVER_RETRANS;
   r.xmit_us = tp.now_us();
+  r.xmit_order = tp.xmit_order;
   tp.rtx.tsAppend(r);
   tp.total_retrans++;
   tp.bytes_retrans += len;

@@ -26,19 +26,25 @@ export function tcp_mark_skb_lost(tp: TcpSock, r: TcpSkbCb): void {
   }
 }
 
-function rack_sent_after(t1: number, t2: number, seq1: number, seq2: number): boolean {
-  return t1 > t2 || (t1 === t2 && after(seq1, seq2));
+/**
+ * tcp_rack_sent_after: t1 later than t2, ties broken by end sequence. The model first breaks a tie
+ * by transmit order (o1, o2): at one virtual instant a retransmission sent while processing a later
+ * ACK went out after new data sent for an earlier one — Linux's clock would have stamped it later.
+ */
+function rack_sent_after(t1: number, t2: number, o1: number, o2: number, seq1: number, seq2: number): boolean {
+  return t1 > t2 || (t1 === t2 && (o1 > o2 || (o1 === o2 && after(seq1, seq2))));
 }
 
 /** tcp_rack_advance: a delivered (ACKed or SACKed) segment moves RACK's reference forward */
-export function tcp_rack_advance(tp: TcpSock, sacked: number, end_seq: number, xmit_us: number): void {
+export function tcp_rack_advance(tp: TcpSock, sacked: number, end_seq: number, xmit_us: number, xmit_order: number): void {
   const rtt_us = tp.now_us() - xmit_us;
   // an ACK for a retransmission faster than min RTT may be for the original: ignore it
   if (rtt_us < tp.rtt.min_rtt_us && sacked & TCPCB_RETRANS) return;
   tp.rack_advanced = true;
   tp.rack_rtt_us = rtt_us;
-  if (rack_sent_after(xmit_us, tp.rack_mstamp, end_seq, tp.rack_end_seq)) {
+  if (rack_sent_after(xmit_us, tp.rack_mstamp, xmit_order, tp.rack_order, end_seq, tp.rack_end_seq)) {
     tp.rack_mstamp = xmit_us;
+    tp.rack_order = xmit_order;
     tp.rack_end_seq = end_seq;
   }
 }
@@ -65,7 +71,7 @@ function tcp_rack_detect_loss(tp: TcpSock): number {
       r = next;
       continue;
     }
-    if (!rack_sent_after(tp.rack_mstamp, r.xmit_us, tp.rack_end_seq, r.end_seq)) break;
+    if (!rack_sent_after(tp.rack_mstamp, r.xmit_us, tp.rack_order, r.xmit_order, tp.rack_end_seq, r.end_seq)) break;
     const remaining = tp.rack_rtt_us + reo_wnd - (now - r.xmit_us);
     if (remaining <= 0) {
       tcp_mark_skb_lost(tp, r);

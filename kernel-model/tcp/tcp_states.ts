@@ -46,6 +46,10 @@ export function before(a: number, b: number): boolean {
 export function after(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
 }
+/** between(seq1, seq2, seq3): seq2 ≤ seq1 ≤ seq3 in 32-bit wrap-around order (include/net/tcp.h) */
+export function between(seq1: number, seq2: number, seq3: number): boolean {
+  return ((seq3 - seq2) >>> 0) >= ((seq1 - seq2) >>> 0);
+}
 /** seq + n as an unsigned 32-bit sequence number */
 export function seqAdd(a: number, n: number): number {
   return (a + n) >>> 0;

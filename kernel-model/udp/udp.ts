@@ -111,6 +111,11 @@ export class UdpTable {
     return best;
   }
 
+  /** every bound socket (for views such as `ss -ua`; read-only) */
+  *sockets(): IterableIterator<UdpSock> {
+    for (const list of this.ports.values()) yield* list;
+  }
+
   /** sockets for a broadcast/multicast datagram (__udp_is_mcast_sock: wildcard or equal address) */
   socketsFor(port: number): readonly UdpSock[] | undefined {
     return this.ports.get(port);

@@ -122,27 +122,14 @@ async function bulk(o: TcpModelBenchOptions): Promise<Throughput> {
         };
       });
     });
-    // A first connect can fail PAWS on its SYN-ACK when the cold (unJITted) path spends milliseconds
-    // between stamping the SYN's TSval and recording syn_sent_us (a TCP-model bug, reported); a
-    // retransmitted SYN never recovers since the SYN-ACK echoes the first TSval. Hence a few tries.
-    let c: TcpSock | null = null;
-    let tries = 0;
-    while (c === null && tries < 4) {
-      tries++;
-      const s = a.inet.tcp.connect(a.inet.ind, ADDR_B, 5001);
-      if (!s) throw new Error('connect failed');
-      const up = await new Promise<boolean>((resolve) => {
-        s.onConnect = () => resolve(true);
-        s.onClose = () => resolve(false);
-        setTimeout(() => resolve(false), 500).unref();
-      });
-      if (up) c = s;
-      else {
-        s.onClose = null;
-        s.destroy();
-      }
-    }
-    if (c === null) throw new Error(`no connection in ${tries} tries`);
+    const c = a.inet.tcp.connect(a.inet.ind, ADDR_B, 5001);
+    if (!c) throw new Error('connect failed');
+    const up = await new Promise<boolean>((resolve) => {
+      c.onConnect = () => resolve(true);
+      c.onClose = () => resolve(false);
+      setTimeout(() => resolve(false), 5000).unref();
+    });
+    if (!up) throw new Error(`no connection (${c.stateName}${c.error ? `, ${c.error}` : ''})`);
     c.onClose = null;
     let sent = 0;
     const pump = (): void => {
@@ -162,7 +149,6 @@ async function bulk(o: TcpModelBenchOptions): Promise<Throughput> {
     const cu = process.cpuUsage(cpu0);
     const info = c.info();
     const notes = [
-      ...(tries > 1 ? [`connected at try ${tries}`] : []),
       `${a.frames + b.frames} frames`,
       `retrans ${info.total_retrans}`,
       `cwnd ${info.snd_cwnd}`,

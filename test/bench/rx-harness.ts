@@ -304,9 +304,10 @@ export class RxBench implements NetDeviceOps {
         const d = this.done;
         this.done = null;
         // the backlogs of other CPUs (RPS) finish in their own softirq: resolve once they are empty
+        // and one more turn has passed (readers woken by sk_data_ready run after the softirq)
         const drained = (): void => {
           if (this.stack.softnet.some((sd) => sd.backlog_len > 0)) setImmediate(drained);
-          else d();
+          else setImmediate(d);
         };
         setImmediate(drained);
       }

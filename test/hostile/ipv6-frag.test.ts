@@ -7,15 +7,7 @@ import { expect } from 'chai';
 import { udpv6_sendto } from '../../kernel-model/ipv6/udp';
 import { frag6dir } from '../../kernel-model/ipv6/reassembly';
 import { parseIpv6 } from '../../kernel-model/wire/ipv6';
-import { GUEST_GLOBAL, GUEST_LL, MODEL_LL, icmp6Type, ip6, ipv6Frame, l4csum6, link6, na6, ns6, u16, u32 } from '../unit/ipv6-link';
-
-function learned(): ReturnType<typeof link6> {
-  const l = link6();
-  l.link.inject(ns6({ target: 'fec0::2', src: GUEST_GLOBAL }));
-  l.link.inject(ns6({ target: MODEL_LL, src: GUEST_LL }));
-  l.link.take();
-  return l;
-}
+import { GUEST_GLOBAL, icmp6Type, ip6, ipv6Frame, l4csum6, learnedLink6, na6, u16, u32 } from '../unit/ipv6-link';
 
 /** an ICMPv6 echo request message (checksum filled for GUEST_GLOBAL → fec0::2) of `n` data bytes */
 function echoMsg(n: number, id = 0x77): number[] {
@@ -45,7 +37,7 @@ function noRa(out: Uint8Array[]): Uint8Array[] {
 
 describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   it('reassembles in order and in reverse; the reply carries the whole datagram', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const msg = echoMsg(3000);
     l.link.inject(frag(msg, 0, 1232, true, 1), frag(msg, 1232, 1232, true, 1), frag(msg, 2464, msg.length - 2464, false, 1));
@@ -66,7 +58,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('drops an exact duplicate alone but kills the datagram on any overlap', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const dir = frag6dir(l.inet6.idev);
     const msg = echoMsg(1600);
@@ -87,7 +79,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('rejects fragments past 65535 (Parameter Problem at the offset field) and contradicting last fragments', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const msg = echoMsg(1000);
     // offset 65000 + 1008 bytes > 65535
@@ -105,7 +97,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('drops a reassembled datagram with an unfragmentable part that pushes it past 65535', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const dir = frag6dir(l.inet6.idev);
     // destination options (8 bytes) before the fragment header, fragments covering 65528 bytes
@@ -129,7 +121,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('expires an incomplete datagram after 60 s: ReasmTimeout, Time Exceeded code 1 quoting the first fragment', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const msg = echoMsg(1600);
     l.link.inject(frag(msg, 0, 800, true, 9));
@@ -151,7 +143,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('a flood of incomplete datagrams stops at the 4 MB threshold; other traffic and later datagrams still work', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const dir = frag6dir(l.inet6.idev);
     const msg = echoMsg(1232);
@@ -180,7 +172,7 @@ describe('hostile: IPv6 fragment reassembly (RFC 8200 §4.5, RFC 5722)', () => {
   });
 
   it('ip6_fragment splits a relayed host datagram larger than the MTU (8-byte multiples, one id, M on all but the last)', () => {
-    const l = learned();
+    const l = learnedLink6();
     const m = l.link.stack.mib.Ip6;
     const payload = new Uint8Array(4000).map((_, i) => i & 255);
     const rc = udpv6_sendto(l.inet6.idev, parseIpv6('fec0::2')!, 0, 53, parseIpv6(GUEST_GLOBAL)!, 0, 40000, payload);

@@ -20,7 +20,7 @@ import { expect } from 'chai';
 import { Guest } from '../support/guest';
 import { BackendUnderTest } from '../support/backend-under-test';
 import { GuestCapture } from '../support/guest-capture';
-import { GroModelRig, type ModelTapRecord } from '../support/gro-model-rig';
+import { capturedAs, GroRig, type CapturedSkb } from '../support/gro-rig';
 import { injectToGuest } from '../support/inject-frames';
 import type { PcapRecord } from '../support/pcap-read';
 import { vhostUserNicArgs } from '../../emulator/qemu-args';
@@ -151,7 +151,7 @@ const CASES: Case[] = [
   },
   {
     name: 'UDP without a UDP_GRO socket is not merged',
-    frames: (p) => Array.from({ length: 5 }, (_, i) => udpDatagram(5000, p, 1000, 300 + i)),
+    frames: (p) => Array.from({ length: 5 }, (_, i) => udpDatagram(5000, p, 1000, { id: 300 + i })),
     segs: [1, 1, 1, 1, 1],
   },
 ];
@@ -182,7 +182,7 @@ describe('GRO differential: a real Linux 6.1 guest (virtio_net, tcpdump) vs the 
   let backend: BackendUnderTest;
   let guest: Guest;
   const byCase = new Map<number, PcapRecord[]>();
-  const modelByCase = new Map<number, ModelTapRecord[]>();
+  const modelByCase = new Map<number, CapturedSkb[]>();
   let droppedByKernel = -1;
   let notWritten = -1;
   let linktype = -1;
@@ -213,8 +213,8 @@ describe('GRO differential: a real Linux 6.1 guest (virtio_net, tcpdump) vs the 
       // the guest's NAPI has taken them all (virtnet_receive counts frames before GRO) before the next burst
       const w = await guest.run(`n=0; while [ $(cat /sys/class/net/eth0/statistics/rx_packets) -lt ${expected} ] && [ $n -lt 200 ]; do usleep 20000; n=$((n+1)); done; cat /sys/class/net/eth0/statistics/rx_packets`, 15000);
       expect(Number(w.output.trim()), `guest rx_packets after case ${i}`).to.be.at.least(expected);
-      const rig = new GroModelRig(GUEST_MAC, 96);
-      modelByCase.set(i, rig.receive(frames, CASES[i].gso));
+      const rig = new GroRig({ mac: GUEST_MAC, dataValid: true });
+      modelByCase.set(i, rig.inject(frames, CASES[i].gso).map((s) => capturedAs(s, 96)));
     }
     const got = await cap.stop();
     droppedByKernel = got.droppedByKernel;

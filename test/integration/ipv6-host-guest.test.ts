@@ -1,34 +1,21 @@
 // A real QEMU guest on skbnet reaches the host over IPv6 as with `-netdev user`: after SLAAC it
 // downloads 1 MiB with busybox nc from a host server on ::1 through fec0::2 (md5 identical) and uploads
 // it back, connects to this machine's own non-loopback IPv6 address (an off-link destination the model
-// terminates), and runs an iperf3 UDP test against a host server on ::1 through fec0::2.
+// terminates), runs an iperf3 UDP test against a host server on ::1 through fec0::2, and `skbnet ss -tni`
+// lists an open guest IPv6 connection with its tcp_info.
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'crypto';
-import { spawn } from 'child_process';
-import * as net from 'net';
-import * as os from 'os';
+import { execFile } from 'child_process';
+import type * as net from 'net';
 import { Guest } from '../support/guest';
 import { GuestOnSkbnet } from '../support/guest-on-skbnet';
+import { CLI } from '../support/skbnet-process';
+import { hasLoopback6, iperf3UdpFromGuest, md5, ownIpv6, serve } from '../support/host-servers';
 
-function md5(b: Uint8Array): string {
-  return createHash('md5').update(b).digest('hex');
-}
-
-function ownIpv6(): string | null {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80')) return a.address;
-  }
-  return null;
-}
-
-function hasLoopback6(): boolean {
-  return (os.networkInterfaces().lo ?? []).some((a) => a.address === '::1');
-}
-
-async function serve(onConn: (c: net.Socket) => void, host: string): Promise<{ server: net.Server; port: number }> {
-  const server = net.createServer({ allowHalfOpen: true }, onConn);
-  await new Promise<void>((r) => server.listen(0, host, () => r()));
-  return { server, port: (server.address() as net.AddressInfo).port };
+function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [CLI, ...args], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  );
 }
 
 describe('a real guest reaches host sockets over IPv6 (fec0::2 → ::1)', function () {
@@ -92,17 +79,36 @@ describe('a real guest reaches host sockets over IPv6 (fec0::2 → ::1)', functi
 
   it('carries guest UDP over IPv6 to a host socket on ::1 through fec0::2: an iperf3 UDP test completes', async () => {
     // busybox nc has no -u: iperf3 (TCP control connection + UDP data) exercises both proxies over IPv6
-    const port = 6201 + Math.floor(Math.random() * 1000);
-    const server = spawn('iperf3', ['-s', '-1', '-B', loop6, '-p', String(port)], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      const r = await guest.run(`iperf3 -u -c fec0::2 -p ${port} -t 1 -b 2M -l 1000`, 30000);
-      expect(r.code, r.output).to.equal(0);
-      const m = /(\d+)\/(\d+) \([\d.e+-]+%\)\s+receiver/.exec(r.output);
-      expect(m, r.output).to.not.equal(null);
-      expect(Number(m![2]), 'datagrams reached the host').to.be.greaterThan(100);
-    } finally {
-      server.kill();
+    const r = await iperf3UdpFromGuest(guest, loop6, 'fec0::2', 6201 + Math.floor(Math.random() * 1000));
+    expect(r.code, r.output).to.equal(0);
+    expect(r.datagrams, `datagrams reached the host\n${r.output}`).to.be.greaterThan(100);
+  });
+
+  it('`skbnet ss -tni` lists the guest\'s open IPv6 nc connection as ss prints IPv6 sockets, with its tcp_info', async () => {
+    let conn: net.Socket | null = null;
+    const s = await serve((c) => {
+      conn = c;
+      c.on('data', () => undefined);
+      c.write('hello\n');
+    }, loop6);
+    servers.push(s.server);
+    // nc stays connected (its stdin open) for a few seconds; nothing of it holds the agent's output
+    await guest.run(`(sleep 6) | nc fec0::2 ${s.port} > /dev/null 2>&1 &`, 10000);
+    const row = new RegExp(`^ESTAB +0 +0 +\\[fec0::2\\]:${s.port} +\\[fec0::5054:ff:fe12:3456\\]:(\\d+) *\n\t(.*)$`, 'm');
+    let out = '';
+    for (let i = 0; i < 50 && !/bytes_acked:6 /.test(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      out = await cli(['ss', '-tni', '--control', setup.ctl]);
     }
+    expect(out).to.match(/^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:Port +Process/);
+    const m = row.exec(out);
+    expect(m, out).to.not.equal(null);
+    console.log(`      ${m![0].replace('\n', '\n      ')}`);
+    // the model's socket toward the guest: MSS from MTU − 60 (1440, 1428 with timestamps)
+    expect(m![2]).to.match(/^ cubic wscale:\d+,7 rto:\d+ rtt:[\d.]+\/[\d.]+ (ato:\d+ )?mss:1428 pmtu:1500 rcvmss:\d+ advmss:1440 cwnd:10 bytes_sent:6 bytes_acked:6 /);
+    // -4 leaves it out, -6 keeps it
+    expect(await cli(['ss', '-tn4', '--control', setup.ctl])).to.not.match(/fec0::2/);
+    expect(await cli(['ss', '-tn6', '--control', setup.ctl])).to.match(new RegExp(`\\[fec0::2\\]:${s.port} `));
+    (conn as net.Socket | null)?.destroy();
   });
 });

@@ -6,9 +6,10 @@ import { expect } from 'chai';
 import { createHash, randomBytes } from 'crypto';
 import * as net from 'net';
 import * as os from 'os';
-import { execFile, spawn } from 'child_process';
+import { execFile } from 'child_process';
 import { Guest } from '../support/guest';
 import { GuestOnSkbnet } from '../support/guest-on-skbnet';
+import { iperf3UdpFromGuest, md5, serve } from '../support/host-servers';
 import { CLI } from '../support/skbnet-process';
 
 /** 4 MiB; SKBNET_TCP_MIB=N measures with N MiB instead (the guest keeps the file in RAM) */
@@ -18,16 +19,6 @@ function cli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(process.execPath, [CLI, ...args], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
   );
-}
-
-function md5(b: Uint8Array): string {
-  return createHash('md5').update(b).digest('hex');
-}
-
-async function serve(onConn: (c: net.Socket) => void, host = '127.0.0.1'): Promise<{ server: net.Server; port: number }> {
-  const server = net.createServer({ allowHalfOpen: true }, onConn);
-  await new Promise<void>((r) => server.listen(0, host, () => r()));
-  return { server, port: (server.address() as net.AddressInfo).port };
 }
 
 /** seconds from the guest's /proc/uptime before and after a command (10 ms resolution) */
@@ -125,19 +116,9 @@ describe('a real guest: outbound TCP through the host proxy', function () {
   });
 
   it('carries guest UDP to a host socket through 10.0.2.2 (UDP proxy): an iperf3 UDP test completes', async () => {
-    const port = 5201 + Math.floor(Math.random() * 1000);
-    const server = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    try {
-      await new Promise((r) => setTimeout(r, 300));
-      const r = await guest.run(`iperf3 -u -c 10.0.2.2 -p ${port} -t 1 -b 2M -l 1000`, 30000);
-      expect(r.code, r.output).to.equal(0);
-      // the receiver's line: "… sec  X KBytes  Y Kbits/sec  J ms  lost/total (P%)  receiver"
-      const m = /(\d+)\/(\d+) \([\d.e+-]+%\)\s+receiver/.exec(r.output);
-      expect(m, r.output).to.not.equal(null);
-      expect(Number(m![2]), 'datagrams reached the host').to.be.greaterThan(100);
-    } finally {
-      server.kill();
-    }
+    const r = await iperf3UdpFromGuest(guest, '127.0.0.1', '10.0.2.2', 5201 + Math.floor(Math.random() * 1000));
+    expect(r.code, r.output).to.equal(0);
+    expect(r.datagrams, `datagrams reached the host\n${r.output}`).to.be.greaterThan(100);
   });
 
   it('`skbnet ss -ti` shows the guest\'s open nc connection ESTABLISHED with its tcp_info', async () => {

@@ -98,7 +98,7 @@ describe('a real guest online through skbnet over vhost-user', function () {
     const rx = /RX: .*\n\s+(\d+)\s+(\d+)/.exec(link);
     expect(Number(rx?.[2]), link).to.be.at.least(27);
     const softnet = await cli(['softnet', '--control', ctl]);
-    expect(softnet).to.match(/^[0-9a-f]{8}( [0-9a-f]{8}){14}\n$/);
+    expect(softnet).to.match(/^[0-9a-f]{8}( [0-9a-f]{8}){12}\n$/); // Linux 6.1's 13 columns (the default profile)
     expect(parseInt(softnet.slice(0, 8), 16), 'processed').to.be.at.least(27);
   });
 

@@ -9,7 +9,9 @@ import {
   IPEXT_FIELDS,
   IpExtMib,
   IpMib,
+  MIB_LAYOUT_6_12,
   mib_list,
+  MPTcpExtMib,
   NetMib,
   netstat_seq_show,
   snmp_seq_show,
@@ -20,6 +22,7 @@ import {
   UDP_FIELDS,
   UdpMib,
 } from '../../kernel-model/core/mib';
+import { MIB_LAYOUT_6_1 } from '../../kernel-model/core/mib-layout-6-1';
 import { kfree_skb, Skb, SkbPool, SkbQueue, skb_copy_to } from '../../kernel-model/core/skb';
 import { NetStack } from '../../kernel-model/core/stack';
 import { silentLogger, RateLimitState } from '../../kernel-model/core/log';
@@ -45,10 +48,33 @@ describe('core MIB counters', () => {
     }
     expect(TCPEXT_FIELDS).to.have.length(131); // snmp4_net_list in 6.12
     expect(ICMP_FIELDS).to.have.length(29);
+    // MPTcpExt: declaration order is 6.1's mptcp_snmp_list (the only layout listing it)
+    const mp = MIB_LAYOUT_6_1.netstat.find(([g]) => g === 'MPTcpExt')![1];
+    expect(numericKeys(new MPTcpExtMib())).to.deep.equal([...mp]);
   });
 
-  it('prints /proc/net/snmp header lines as Linux 6.12 does', () => {
-    const text = snmp_seq_show(new NetMib()).split('\n');
+  it('prints /proc/net/snmp header lines as Linux 6.1 does by default', () => {
+    const mib = new NetMib();
+    const text = snmp_seq_show(mib).split('\n');
+    expect(text[0]).to.equal(
+      'Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates',
+    );
+    expect(text[1]).to.equal('Ip: 2 64 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0');
+    expect(text[4]).to.equal('Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors');
+    const ns = netstat_seq_show(mib).split('\n');
+    expect(ns[0].startsWith('TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts')).to.equal(true);
+    expect(ns[0].endsWith('TCPMigrateReqSuccess TCPMigrateReqFailure')).to.equal(true); // no TCPPLBRehash, no TCP-AO
+    expect(ns[0].split(' ')).to.have.length(1 + 125);
+    expect(ns[2].startsWith('IpExt: InNoRoutes InTruncatedPkts')).to.equal(true);
+    expect(ns[4].startsWith('MPTcpExt: MPCapableSYNRX MPCapableSYNTX')).to.equal(true);
+    expect(ns[5]).to.equal(`MPTcpExt: ${Array(56).fill(0).join(' ')}`);
+    expect(ns).to.have.length(7);
+  });
+
+  it('prints /proc/net/snmp header lines as Linux 6.12 does with the 6.12 layout', () => {
+    const mib = new NetMib();
+    mib.layout = MIB_LAYOUT_6_12;
+    const text = snmp_seq_show(mib).split('\n');
     expect(text[0]).to.equal(
       'Ip: Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates OutTransmits',
     );
@@ -60,10 +86,11 @@ describe('core MIB counters', () => {
     expect(text[5]).to.equal('Tcp: 1 200 120000 -1 0 0 0 0 0 0 0 0 0 0 0');
     expect(text[6]).to.equal('Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors');
     expect(text[8]).to.match(/^UdpLite: InDatagrams/);
-    const ns = netstat_seq_show(new NetMib()).split('\n');
+    const ns = netstat_seq_show(mib).split('\n');
     expect(ns[0].startsWith('TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts')).to.equal(true);
     expect(ns[0].endsWith('TCPAOGood TCPAODroppedIcmps')).to.equal(true);
     expect(ns[2].startsWith('IpExt: InNoRoutes InTruncatedPkts')).to.equal(true);
+    expect(ns).to.have.length(5); // MPTcpExt is not listed by the 6.12 layout
   });
 
   it('keeps Icmp In<Type>/Out<Type> and IcmpMsg one counter, and prints only non-zero IcmpMsg types', () => {
@@ -85,7 +112,10 @@ describe('core MIB counters', () => {
     expect(list.find((e) => e.nstat === 'IcmpInEchos')!.value).to.equal(2);
     expect(list.find((e) => e.nstat === 'IcmpMsgInType8')!.value).to.equal(2);
     expect(list[0].nstat).to.equal('IpForwarding');
-    expect(list[list.length - 1].nstat).to.equal('IpExtReasmOverlaps');
+    expect(list[list.length - 1].nstat).to.equal('MPTcpExtRcvWndConflict'); // 6.1: MPTcpExt after IpExt
+    const list612 = mib_list(mib, MIB_LAYOUT_6_12);
+    expect(list612[list612.length - 1].nstat).to.equal('IpExtReasmOverlaps');
+    expect(list612.find((e) => e.nstat === 'IcmpMsgInType8')!.value).to.equal(2);
     expect(new IcmpMib(new IcmpMsgMib()).InMsgs).to.equal(0);
   });
 

@@ -324,6 +324,7 @@ describe('core NAPI and net_rx_action', () => {
     nic.kick();
     sched.flush();
     expect(batches).to.deep.equal([]);
-    expect(softnet_seq_show(stack)).to.match(/^00000000 00000000 00000000( 00000000){12}\n$/);
+    // Linux 6.1's 13 columns (the default profile); 6.12's 15 in test/unit/mib-layout.test.ts
+    expect(softnet_seq_show(stack)).to.match(/^00000000 00000000 00000000( 00000000){10}\n$/);
   });
 });

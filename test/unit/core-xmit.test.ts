@@ -122,12 +122,11 @@ describe('core egress: dev_queue_xmit and pfifo', () => {
     expect(q.qstats.backlog).to.equal(0);
     expect(q.bstats.packets).to.equal(1000); // 1 at bypass + 999 at dequeue
     expect(stack.pool.available).to.equal(1024);
-    // __qdisc_run quota: dev_tx_weight 64. First run: the requeued skb alone (63 left), then bulks of
-    // 1+8: 7 × 9 = 63 → 64 sent. Later runs: 8 bulks of 9 = 72 (the quota check follows each bulk).
+    // __qdisc_run quota: dev_tx_weight 64 per run. This driver reports no BQL, so dql_avail is 0 and
+    // a one-txq qdisc never bulks (try_bulk_dequeue_skb): one skb per qdisc_restart, xmit_more false.
     const runs = [...nic.perRun.values()];
-    expect(runs).to.deep.equal([64, ...Array(13).fill(72)]);
-    // xmit_more within a bulk: true for all but the last of each 9
-    expect(nic.mores.slice(1, 10)).to.deep.equal([true, true, true, true, true, true, true, true, false]);
+    expect(runs).to.deep.equal([...Array(15).fill(64), 40]);
+    expect(nic.mores.every((m) => m === false)).to.equal(true);
     expect(q.qstats.requeues).to.equal(1);
   });
 
@@ -145,16 +144,15 @@ describe('core egress: dev_queue_xmit and pfifo', () => {
       sched.flush();
     }
     expect(nic.got).to.deep.equal(Array.from({ length: 30 }, (_, i) => i));
-    // round 1: the requeued skb 10, then a bulk 11..19 fill the ring; the next bulk 20..28 is refused
-    // at its first skb and requeued whole — requeues counts skbs (dev_requeue_skb): 1 + 9.
-    // round 2: 20..28 go one by one from the requeue list, then 29: exactly 10, no refusal.
-    expect(q.qstats.requeues).to.equal(10);
+    // round 1: the requeued skb 10, then 11..19 one at a time (no BQL, no bulk) fill the ring; 20 is
+    // refused and requeued (requeues 2). round 2: 20 from the requeue list, then 21..29: no refusal.
+    expect(q.qstats.requeues).to.equal(2);
     expect(rounds).to.equal(2);
     expect(q.qlen).to.equal(0);
     expect(stack.pool.available).to.equal(1024);
   });
 
-  it('requeues the rest of a bulk when the driver stops its queue after accepting (Linux rc=BUSY)', () => {
+  it('stops dequeuing when the driver stops its queue after accepting', () => {
     const { stack, nic, q, sched } = setup(5);
     nic.policy = 'stop-after';
     nic.dev.netif_stop_queue(0);
@@ -162,9 +160,9 @@ describe('core egress: dev_queue_xmit and pfifo', () => {
     expect(q.qstats.requeues).to.equal(1); // the bypass attempt on a stopped queue
     nic.drain();
     sched.flush();
-    // requeued skb 0 alone, then a bulk of 9 (1..9): 4 accepted, ring full → stop → 5 requeued
+    // requeued skb 0 alone, then 1..4 one at a time: ring full → the driver stops → dequeue waits
     expect(nic.got).to.deep.equal([0, 1, 2, 3, 4]);
-    expect(q.qstats.requeues).to.equal(6);
+    expect(q.qstats.requeues).to.equal(1);
     expect(q.qlen).to.equal(15);
     while (nic.got.length < 20) {
       nic.drain();

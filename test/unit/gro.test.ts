@@ -3,15 +3,16 @@
 import { expect } from 'chai';
 import { CHECKSUM_NONE, CHECKSUM_PARTIAL, CHECKSUM_UNNECESSARY, SKB_GSO_DODGY, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN } from '../../kernel-model/core/skb';
 import { SKB_GSO_TCP_FIXEDID, napi_gro_stats, netif_set_gro } from '../../kernel-model/core/gro';
+import { GUEST_MAC, arpRequest } from '../support/frames';
+import { GroRig, type Seen } from '../support/gro-rig';
 import {
-  arp,
   be16,
   be32,
-  GroRig,
   GUEST4,
   GW4,
-  seg,
   sum16,
+  tcpSeg,
+  tcpTrain,
   TH_ACK,
   TH_CWR,
   TH_ECE,
@@ -20,13 +21,19 @@ import {
   TH_RST,
   TH_SYN,
   TH_URG,
-  train,
-  udp4,
-  type Seen,
-} from './gro-frames';
+  udpDatagram,
+  type TcpSeg,
+} from '../support/tcp-frames';
 import { TestLink } from './ipv4-link';
 
 const MSS = 1448;
+
+/** segments from the guest to the gateway, the direction skbnet's GRO sees */
+const seg = (o: TcpSeg): Uint8Array => tcpSeg({ toGateway: true, ...o });
+const train = (n: number, o: Omit<TcpSeg, 'seq'> & { seq?: number }): Uint8Array[] => tcpTrain(n, { toGateway: true, ...o });
+const udp4 = (sport: number, dport: number, payload: number, badCsum = false): Uint8Array => udpDatagram(sport, dport, payload, { toGateway: true, badCsum });
+/** an ARP request (not GRO-able) */
+const arp = (): Uint8Array => arpRequest(GUEST_MAC, '10.0.2.15', '10.0.2.2');
 
 /** segments per delivered skb (1 for a plain skb) */
 function segs(seen: Seen[]): number[] {
@@ -370,7 +377,7 @@ describe('GRO: TCP over IPv4 (tcp_gro_receive, inet_gro_receive)', () => {
   });
 
   it('pool exhaustion: merges that find no big slab pass segments up unmerged, nothing lost or leaked', () => {
-    const rig = new GroRig(64, { bigSlabs: 1, slabs: 4 });
+    const rig = new GroRig({ weight: 64, pool: { bigSlabs: 1, slabs: 4 } });
     const f: Uint8Array[] = [];
     for (let k = 0; k < 6; k++) for (const sport of [1, 2, 3]) f.push(seg({ sport, seq: 1 + k * MSS, len: MSS, id: k }));
     const seen = rig.inject(f);

@@ -155,6 +155,18 @@ export function ns6(o: { target: string; src?: string; dst?: string; dstMac?: st
   });
 }
 
+/**
+ * a link6 whose model knows the guest's two addresses: the guest solicited fec0::2 from its global
+ * address and the model's link-local address from its own, as it would before talking (replies taken)
+ */
+export function learnedLink6(): Link6 {
+  const l = link6();
+  l.link.inject(ns6({ target: 'fec0::2', src: GUEST_GLOBAL }));
+  l.link.inject(ns6({ target: MODEL_LL, src: GUEST_LL }));
+  l.link.take();
+  return l;
+}
+
 /** Neighbor Advertisement from the guest for its own address */
 export function na6(o: { target: string; dst: string; flags: number; tllao?: boolean; src?: string; hopLimit?: number }): Uint8Array {
   return ipv6Frame({

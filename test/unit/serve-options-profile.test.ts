@@ -42,11 +42,14 @@ describe('serve options: --sysctl and --metrics', () => {
     const { options } = parseServeOptions([
       '--vhost-user', path.join(os.tmpdir(), `skbnet-profile-${process.pid}.sock`), '--dns-forward', '127.0.0.1:53',
       '--sysctl', 'kernel.hz=1000', '--sysctl', 'net.core.netdev_budget=50', '--sysctl', '/sys/class/net/eth0/gro_flush_timeout=50000',
+      '--sysctl', 'kernel.osrelease=6.12',
     ]);
     const emu = new Emulator(options, silentLogger);
     try {
       const a = emu.attachments[0];
       expect(a.stack.sysctl.HZ).to.equal(1000);
+      expect(a.stack.sysctl.osrelease).to.equal('6.12');
+      expect(a.stack.mib.layout.softnet_stat_columns).to.equal(15); // 6.12's layout (default: 6.1's 13)
       expect(a.stack.sysctl.netdev_budget).to.equal(50);
       expect(a.stack.sysctl.netdev_budget_usecs).to.equal(2000); // 2 jiffies at HZ=1000
       expect(a.tcp.HZ).to.equal(1000);

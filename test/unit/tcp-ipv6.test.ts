@@ -4,9 +4,7 @@
 // (::1, and this machine's own non-loopback IPv6 address for an off-link destination). The models run
 // in virtual time pumped by the host's event loop. Frames are checked byte by byte with test-side code.
 import { expect } from 'chai';
-import { createHash } from 'crypto';
 import * as net from 'net';
-import * as os from 'os';
 import { attachInet6, type Inet6 } from '../../kernel-model/inet6';
 import { defaultInet6Config } from '../../kernel-model/ipv6/config';
 import { TcpProxy } from '../../kernel-model/services/host-proxy/tcp-proxy';
@@ -17,18 +15,7 @@ import { TcpPair, pattern, type Host } from './tcp-pair';
 import { ip6, ipv6Frame, l4csum6, GUEST_GLOBAL } from './ipv6-link';
 import { seeded } from './ipv4-link';
 import { until } from '../support/dns-server';
-
-function md5(b: Uint8Array): string {
-  return createHash('md5').update(b).digest('hex');
-}
-
-/** this machine's own global IPv6 address (not loopback, not link-local), if any */
-function ownIpv6(): string | null {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80')) return a.address;
-  }
-  return null;
-}
+import { md5, ownIpv6 } from '../support/host-servers';
 
 interface V6Rig {
   pair: TcpPair;

@@ -89,7 +89,7 @@ export class Host implements NetDeviceOps {
 }
 
 export class TcpPair {
-  readonly sched = new VirtualTimeScheduler(undefined, Number.POSITIVE_INFINITY);
+  readonly sched: VirtualTimeScheduler;
   readonly log = new CaptureLogger();
   readonly a: Host;
   readonly b: Host;
@@ -101,8 +101,9 @@ export class TcpPair {
   duplicated = 0;
 
   constructor(
-    opts: { faults?: LinkFaults; seed?: number; sysctlA?: Partial<TcpSysctl>; sysctlB?: Partial<TcpSysctl>; mtu?: number } = {},
+    opts: { faults?: LinkFaults; seed?: number; sysctlA?: Partial<TcpSysctl>; sysctlB?: Partial<TcpSysctl>; mtu?: number; sched?: VirtualTimeScheduler } = {},
   ) {
+    this.sched = opts.sched ?? new VirtualTimeScheduler(undefined, Number.POSITIVE_INFINITY);
     this.faults = opts.faults ?? CLEAN;
     this.rnd = seeded(opts.seed ?? 1);
     const mtu = opts.mtu ?? 1500;

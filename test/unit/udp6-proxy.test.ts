@@ -6,40 +6,25 @@
 import { expect } from 'chai';
 import * as dgram from 'dgram';
 import * as net from 'net';
-import * as os from 'os';
 import { Udp6Proxy } from '../../kernel-model/services/host-proxy/udp6-proxy';
 import { TcpProxy } from '../../kernel-model/services/host-proxy/tcp-proxy';
-import { GUEST_GLOBAL, GUEST_LL, MODEL_LL, icmp6Type, ip6, ipv6Frame, l4csum6, link6, ns6, u16 } from './ipv6-link';
+import { GUEST_GLOBAL, icmp6Type, ip6, ipv6Frame, l4csum6, learnedLink6, u16, type Link6 } from './ipv6-link';
 import { until } from '../support/dns-server';
-
-function learned(): ReturnType<typeof link6> {
-  const l = link6();
-  l.link.inject(ns6({ target: 'fec0::2', src: GUEST_GLOBAL }));
-  l.link.inject(ns6({ target: MODEL_LL, src: GUEST_LL }));
-  l.link.take();
-  return l;
-}
+import { ownIpv6 } from '../support/host-servers';
 
 function udp6(dst: string, sport: number, dport: number, data: number[]): Uint8Array {
   const len = 8 + data.length;
   return ipv6Frame({ src: GUEST_GLOBAL, dst, nh: 17, payload: [sport >> 8, sport & 255, dport >> 8, dport & 255, len >> 8, len & 255, 0, 0, ...data] });
 }
 
-function ownIpv6(): string | null {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80')) return a.address;
-  }
-  return null;
-}
-
 describe('udp6-proxy: guest UDP over IPv6 carried to host sockets', function () {
   this.timeout(20000);
-  let l: ReturnType<typeof learned>;
+  let l: Link6;
   let proxy: Udp6Proxy | null = null;
   let pump: NodeJS.Timeout | null = null;
   const socks: dgram.Socket[] = [];
   beforeEach(() => {
-    l = learned();
+    l = learnedLink6();
     pump = setInterval(() => l.link.advance(5), 1);
   });
   afterEach(() => {

@@ -26,8 +26,10 @@ import type { Subscription } from 'rxjs';
 import type { Inet } from '../../inet';
 import { inSubnet } from '../../ipv4/config';
 import { RTN_UNICAST } from '../../ipv4/route';
-import { kfree_skb, PACKET_HOST } from '../../core/skb';
-import type { TcpForwardRequest, TcpNet } from '../../tcp/tcp_ipv4';
+import { kfree_skb, PACKET_HOST, type Skb } from '../../core/skb';
+import type { NetDevice } from '../../core/netdevice';
+import type { NetStack } from '../../core/stack';
+import type { SynInfo, TcpForwardRequest, TcpNet } from '../../tcp/tcp_ipv4';
 import { formatIpv4, type Ipv4Addr } from '../../wire/address';
 import { setU16, setU32 } from '../../wire/bytes';
 import { csum_fold, csum_partial } from '../../wire/checksum';
@@ -39,7 +41,7 @@ import type { TcpSock } from '../../tcp/sock';
 import { tcp_v6_init, type Tcp6Net, type TcpForwardRequest6 } from '../../tcp/tcp_ipv6';
 import { formatIpv6, ipv6Eq, NEXTHDR_TCP } from '../../wire/ipv6';
 import { ICMPV6_ADDR_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_NOROUTE } from '../../wire/icmpv6';
-import { TcpSplice, type SpliceStats } from './tcp-splice';
+import { spliceStats, TcpSplice, type SpliceStats } from './tcp-splice';
 import { hostHasIpv6Loopback } from './udp6-proxy';
 
 /** what open() needs of a forward request, IPv4 or IPv6 */
@@ -113,13 +115,7 @@ export class TcpProxy {
     connLimit: 0,
     restricted: 0,
     closed: 0,
-    bytesToHost: 0,
-    bytesToGuest: 0,
-    bufferLimit: 0,
-    guestWindowFull: 0,
-    resetsToGuest: 0,
-    resetsToHost: 0,
-    maxBuffered: 0,
+    ...spliceStats(),
   };
   readonly maxConnections: number;
   readonly maxBufferedBytes: number;
@@ -184,28 +180,9 @@ export class TcpProxy {
   }
 
   private forward(req: TcpForwardRequest): void {
-    if (this.closed) {
-      req.drop();
-      return;
-    }
-    if (this.restrict) {
-      this.stats.restricted++;
-      req.drop();
-      return;
-    }
-    const target = this.hostTarget(req.localAddress, req.localPort);
-    if (target === null) {
-      this.stats.refused++;
-      req.reset();
-      return;
-    }
-    if (this.splices.size >= this.maxConnections) {
-      this.stats.connLimit++;
-      this.inet.net.logBad(`tcp-proxy: ${this.splices.size} connections (the limit); SYN ${describe(req)} dropped`);
-      req.overflow();
-      return;
-    }
-    this.open(req, target.host, target.port, describe(req), (kind) => this.unreachable(req, kind === UNREACH_HOST ? ICMP_HOST_UNREACH : ICMP_NET_UNREACH));
+    this.forwardSyn(req, describe(req), this.hostTarget(req.localAddress, req.localPort), () => req.overflow(), (kind) =>
+      this.unreachable(req, kind === UNREACH_HOST ? ICMP_HOST_UNREACH : ICMP_NET_UNREACH),
+    );
   }
 
   /** the host address and port for a guest IPv6 destination a[o], or null when it is refused */
@@ -221,6 +198,24 @@ export class TcpProxy {
   }
 
   private forward6(req: TcpForwardRequest6): void {
+    const what = `[${req.remoteAddress}]:${req.remotePort}→[${req.localAddress}]:${req.localPort}`;
+    // TcpForwardRequest6 has no overflow(): at the cap the SYN is dropped without a ListenDrops count
+    this.forwardSyn(req, what, this.hostTarget6(req.addrs, 16, req.localPort), () => req.drop(), (kind) =>
+      this.unreachable6(req, kind === UNREACH_HOST ? ICMPV6_ADDR_UNREACH : ICMPV6_NOROUTE),
+    );
+  }
+
+  /**
+   * One guest SYN no listener took, either family: dropped once closed or under restrict, RST when its
+   * destination is refused (`target` null), `full` at the connection cap, else the host connect starts.
+   */
+  private forwardSyn(
+    req: ForwardReq,
+    what: string,
+    target: { host: string; port: number } | null,
+    full: () => void,
+    unreachable: (kind: number) => void,
+  ): void {
     if (this.closed) {
       req.drop();
       return;
@@ -230,20 +225,18 @@ export class TcpProxy {
       req.drop();
       return;
     }
-    const target = this.hostTarget6(req.addrs, 16, req.localPort);
     if (target === null) {
       this.stats.refused++;
       req.reset();
       return;
     }
-    const what = `[${req.remoteAddress}]:${req.remotePort}→[${req.localAddress}]:${req.localPort}`;
     if (this.splices.size >= this.maxConnections) {
       this.stats.connLimit++;
       this.inet.net.logBad(`tcp-proxy: ${this.splices.size} connections (the limit); SYN ${what} dropped`);
-      req.drop();
+      full();
       return;
     }
-    this.open(req, target.host, target.port, what, (kind) => this.unreachable6(req, kind === UNREACH_HOST ? ICMPV6_ADDR_UNREACH : ICMPV6_NOROUTE));
+    this.open(req, target.host, target.port, what, unreachable);
   }
 
   private open(req: ForwardReq, host: string, port: number, what: string, unreachable: (kind: number) => void): void {
@@ -323,11 +316,7 @@ export class TcpProxy {
   private unreachable(req: TcpForwardRequest, code: number): void {
     const inet = this.inet;
     const syn = req.syn;
-    const skb = inet.net.stack.alloc_skb(40);
-    if (skb !== null) {
-      const o = skb.put(40);
-      const b = skb.buf;
-      b.fill(0, o, o + 40);
+    const skb = synQuote(inet.net.stack, inet.dev, syn, 20, (b, o) => {
       b[o] = 0x45;
       setU16(b, o + 2, 40);
       setU16(b, o + 6, IP_DF);
@@ -336,17 +325,8 @@ export class TcpProxy {
       setU32(b, o + 12, syn.saddr);
       setU32(b, o + 16, syn.daddr);
       setU16(b, o + 10, csum_fold(csum_partial(b, o, 20)));
-      const t = o + 20;
-      setU16(b, t, syn.sport);
-      setU16(b, t + 2, syn.dport);
-      setU32(b, t + 4, syn.seq);
-      b[t + 12] = 5 << 4;
-      b[t + 13] = TCPHDR_SYN;
-      setU16(b, t + 14, syn.window);
-      skb.network_header = o;
-      skb.transport_header = t;
-      skb.pkt_type = PACKET_HOST;
-      skb.dev = inet.dev;
+    });
+    if (skb !== null) {
       inet.icmpSend(skb, ICMP_DEST_UNREACH, code, 0, RTN_UNICAST);
       kfree_skb(skb);
     }
@@ -359,33 +339,45 @@ export class TcpProxy {
    */
   private unreachable6(req: TcpForwardRequest6, code: number): void {
     const inet6 = this.inet6!;
-    const syn = req.syn;
-    const skb = inet6.net.stack.alloc_skb(60);
-    if (skb !== null) {
-      const o = skb.put(60);
-      const b = skb.buf;
-      b.fill(0, o, o + 60);
+    const skb = synQuote(inet6.net.stack, inet6.dev, req.syn, 40, (b, o) => {
       b[o] = 0x60;
       setU16(b, o + 4, 20);
       b[o + 6] = NEXTHDR_TCP;
       b[o + 7] = 64;
       b.set(req.addrs, o + 8);
-      const t = o + 40;
-      setU16(b, t, syn.sport);
-      setU16(b, t + 2, syn.dport);
-      setU32(b, t + 4, syn.seq);
-      b[t + 12] = 5 << 4;
-      b[t + 13] = TCPHDR_SYN;
-      setU16(b, t + 14, syn.window);
-      skb.network_header = o;
-      skb.transport_header = t;
-      skb.pkt_type = PACKET_HOST;
-      skb.dev = inet6.dev;
+    });
+    if (skb !== null) {
       inet6.icmp6Send(skb, ICMPV6_DEST_UNREACH, code, 0);
       kfree_skb(skb);
     }
     req.drop();
   }
+}
+
+/**
+ * A received-looking skb holding the guest's SYN as an ICMP error quotes it: an IP header of `iphlen`
+ * bytes that `putIp` writes into zeroed bytes at b[o], then the TCP header's first 20 bytes rebuilt from
+ * the SYN's fields. null when the stack has no skb to spare.
+ */
+function synQuote(stack: NetStack, dev: NetDevice, syn: SynInfo, iphlen: number, putIp: (b: Uint8Array, o: number) => void): Skb | null {
+  const skb = stack.alloc_skb(iphlen + 20);
+  if (skb === null) return null;
+  const o = skb.put(iphlen + 20);
+  const b = skb.buf;
+  b.fill(0, o, o + iphlen + 20);
+  putIp(b, o);
+  const t = o + iphlen;
+  setU16(b, t, syn.sport);
+  setU16(b, t + 2, syn.dport);
+  setU32(b, t + 4, syn.seq);
+  b[t + 12] = 5 << 4;
+  b[t + 13] = TCPHDR_SYN;
+  setU16(b, t + 14, syn.window);
+  skb.network_header = o;
+  skb.transport_header = t;
+  skb.pkt_type = PACKET_HOST;
+  skb.dev = dev;
+  return skb;
 }
 
 function describe(req: TcpForwardRequest): string {

@@ -30,6 +30,11 @@ export interface SpliceStats {
   maxBuffered: number;
 }
 
+/** splice counters at zero, for the stats of whoever owns the splices */
+export function spliceStats(): SpliceStats {
+  return { bytesToHost: 0, bytesToGuest: 0, bufferLimit: 0, guestWindowFull: 0, resetsToGuest: 0, resetsToHost: 0, maxBuffered: 0 };
+}
+
 export class TcpSplice {
   /** host bytes the model socket could not take yet (copied out of the shared read buffer) */
   private pending: Buffer | null = null;

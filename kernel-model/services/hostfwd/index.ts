@@ -14,7 +14,7 @@ import type { UdpDatagram, UdpSock } from '../../udp/udp';
 import { formatIpv4, type Ipv4Addr } from '../../wire/address';
 import { udp_send_host } from '../udp-send';
 import { formatHostFwd, type HostFwdRule } from './rule';
-import { TcpSplice, type SpliceStats } from '../host-proxy/tcp-splice';
+import { spliceStats, TcpSplice, type SpliceStats } from '../host-proxy/tcp-splice';
 
 export { parseHostFwd, formatHostFwd, HostFwdSyntaxError, HOSTFWD_DEFAULT_HOST_ADDR, type HostFwdRule } from './rule';
 export { TcpSplice } from '../host-proxy/tcp-splice';
@@ -68,13 +68,7 @@ export class HostFwd {
     udpNoPeer: 0,
     guestSendErrors: 0,
     hostErrors: 0,
-    bytesToHost: 0,
-    bytesToGuest: 0,
-    bufferLimit: 0,
-    guestWindowFull: 0,
-    resetsToGuest: 0,
-    resetsToHost: 0,
-    maxBuffered: 0,
+    ...spliceStats(),
   };
   readonly maxConnections: number;
   readonly bindings: HostFwdBinding[] = [];
