@@ -16,7 +16,7 @@ import { Icmp6Proxy } from '../kernel-model/services/host-proxy/icmp6-proxy';
 import { HostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd';
 import { VirtioNetDevice } from '../devices/virtio-net/virtio-net-device';
 import { IfbDevice } from '../kernel-model/sched/ifb';
-import type { KernelProfile } from '../kernel-model/core/sysctl';
+import { bitmap_parse, type KernelProfile } from '../kernel-model/core/sysctl';
 import { VhostUserServer } from '../devices/vhost-user/server';
 import { PcapWriter } from './pcap-writer';
 import { Logger } from './log';
@@ -41,7 +41,8 @@ export interface AttachmentOptions {
   maxConnections?: number;
   /** bytes one TCP connection buffers per direction at most (TcpSysctl.max_buffered_bytes) */
   maxBuffer?: number;
-  /** `--sysctl` settings: HZ and net.core knobs for the stack, NAPI settings per device */
+  /** `--sysctl` settings: HZ and net.core knobs for the stack, NAPI and RPS settings per device;
+   *  `--cpus` (virtual CPUs) and `--proxy-cpus` (the TCP proxy's consumer CPUs) */
   profile?: KernelProfile;
 }
 
@@ -74,13 +75,21 @@ export class VhostUserAttachment {
   constructor(readonly options: AttachmentOptions) {
     this.guestMac = formatMac(options.guestMac);
     this.inet = parseInetConfig(options.net, { restrict: options.restrict ?? false });
-    this.stack = new NetStack({ log: options.log, sysctl: options.profile?.core });
+    const profile = options.profile;
+    // --cpus virtual CPUs; net.core.rps_sock_flow_entries / flow_limit_* (flow_limit_table_len is
+    // taken as written before flow_limit_cpu_bitmap, whose tables it sizes)
+    this.stack = new NetStack({ log: options.log, sysctl: profile?.core, cpus: profile?.cpus, rps: profile?.rps });
     this.device = new VirtioNetDevice(this.stack, { queuePairs: options.queues });
-    for (const [name, attrs] of Object.entries(options.profile?.dev ?? {})) {
+    for (const [name, attrs] of Object.entries(profile?.dev ?? {})) {
       const dev = this.stack.dev_get_by_name(name);
       if (!dev) continue;
       if (attrs.gro_flush_timeout !== undefined) dev.gro_flush_timeout = attrs.gro_flush_timeout;
       if (attrs.napi_defer_hard_irqs !== undefined) dev.napi_defer_hard_irqs = attrs.napi_defer_hard_irqs;
+      // the sysfs queues/rx-N attributes, once the device (and its rx queues) exists
+      for (const [q, rx] of Object.entries(attrs.rx_queues ?? {})) {
+        if (rx.rps_cpus !== undefined) this.stack.rps.set_rps_cpus(dev, Number(q), bitmap_parse(rx.rps_cpus, this.stack.rps.nr_cpu_ids));
+        if (rx.rps_flow_cnt !== undefined) this.stack.rps.set_rps_flow_cnt(dev, Number(q), rx.rps_flow_cnt);
+      }
     }
     this.ifb = new IfbDevice(this.stack, this.device.dev);
     this.ipv4 = attachInet(this.stack, this.device.dev, this.inet);
@@ -96,7 +105,12 @@ export class VhostUserAttachment {
     this.ipv4.net.udp.forwarder = (d) => this.udpProxy.handle(d);
     this.ipv4.net.setTerminate(IPPROTO_UDP, true);
     this.udp6Proxy = new Udp6Proxy(this.ipv6, { maxFlows: max, restrict: this.inet.restrict }).start();
-    this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, { maxConnections: max, dnsUpstream: upstream, inet6: this.ipv6 }).start();
+    this.tcpProxy = new TcpProxy(this.ipv4, this.tcp, {
+      maxConnections: max,
+      dnsUpstream: upstream,
+      inet6: this.ipv6,
+      consumerCpus: profile?.consumer_cpus,
+    }).start();
     // guest echo requests to other addresses (the terminate rule for ICMP) go out through ping sockets
     this.icmpProxy = new IcmpProxy(this.ipv4, { maxFlows: max }).start();
     this.icmp6Proxy = new Icmp6Proxy(this.ipv6, { maxFlows: max, restrict: this.inet.restrict }).start();

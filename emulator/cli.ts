@@ -45,7 +45,22 @@ options:
                       kernel.hz (CONFIG_HZ: 100|250|300|1000, default 250),
                       kernel.osrelease (6.1|6.12, default 6.1: the counters nstat, --metrics and
                       softnet list, in that version's /proc order),
-                      /sys/class/net/eth0/gro_flush_timeout (ns, 0), /sys/class/net/eth0/napi_defer_hard_irqs (0)
+                      /sys/class/net/eth0/gro_flush_timeout (ns, 0), /sys/class/net/eth0/napi_defer_hard_irqs (0);
+                      RPS/RFS (Documentation/networking/scaling.rst), off by default:
+                      /sys/class/net/eth0/queues/rx-N/rps_cpus=MASK (CPUs whose backlogs take rx-N's
+                        packets, by flow hash), /sys/class/net/eth0/queues/rx-N/rps_flow_cnt (RFS flow
+                        table entries, rounded up to a power of 2), net.core.rps_sock_flow_entries (RFS
+                        socket table, rounded up to a power of 2, at most 536870912),
+                      net.core.flow_limit_cpu_bitmap=MASK (CPUs with flow limiting),
+                      net.core.flow_limit_table_len (4096, a power of 2);
+                      MASK is hex as the kernel reads it: 32-bit groups of up to 8 digits, comma-separated,
+                      most significant first (2 = CPU 1, f = CPUs 0-3, 1,00000000 = CPU 32), only CPUs below --cpus
+  --cpus N            virtual CPUs per guest (default 1, at most 64): each has its own softnet_data,
+                      backlog and softirq turn; \`skbnet softnet\` prints one line per CPU
+  --proxy-cpus LIST|all  the virtual CPUs the TCP host proxy's reader (the application consuming the
+                      model's sockets) counts as running on, as a CPU list (1 | 0-3 | 1,3; all = every CPU): each new
+                      proxied connection takes the next CPU in turn, so RFS steers its packets there;
+                      default: whichever CPU is running at the call (CPU 0 outside softirqs)
   --metrics [ADDR:]PORT  serve every counter for Prometheus on http://ADDR:PORT/metrics (ADDR default
                       127.0.0.1; off by default)
   --quiet             log warnings and errors only

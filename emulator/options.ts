@@ -1,7 +1,7 @@
 // Command-line options of `skbnet serve` / `skbnet qemu` (cold path: clarity first).
 import { parseDnsUpstream, type DnsUpstream } from '../kernel-model/services/dns/resolv';
 import { parseHostFwd, type HostFwdRule } from '../kernel-model/services/hostfwd/rule';
-import { emptyKernelProfile, kernel_profile_set, type KernelProfile } from '../kernel-model/core/sysctl';
+import { emptyKernelProfile, kernel_profile_check, kernel_profile_set, MAX_CPUS, type KernelProfile } from '../kernel-model/core/sysctl';
 
 export interface ServeOptions {
   vhostUser: string[];
@@ -26,7 +26,11 @@ export interface ServeOptions {
   /** `--max-buffer BYTES`: bytes one TCP connection may buffer per direction at most (the model's
    *  autotuned receive and send buffers stop there; counted when hit) */
   maxBuffer: number;
-  /** `--sysctl NAME=VALUE` (repeatable): HZ, net.core budgets and weights, per-device NAPI settings */
+  /**
+   * `--sysctl NAME=VALUE` (repeatable): HZ, net.core budgets and weights, per-device NAPI settings,
+   * RPS/RFS/flow limit; `--cpus N` lands in profile.cpus and `--proxy-cpus LIST` in
+   * profile.consumer_cpus, since the profile is what reaches each guest's stack
+   */
   profile: KernelProfile;
   /** `--metrics ADDR:PORT`: serve Prometheus metrics there (null = off) */
   metrics: { host: string; port: number } | null;
@@ -87,6 +91,7 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
     profile: emptyKernelProfile(),
     metrics: null,
   };
+  let proxyAll = false;
   let i = 0;
   const value = (name: string): string => {
     const v = args[++i];
@@ -95,7 +100,7 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
   };
   for (; i < args.length; i++) {
     const a = args[i];
-    if (a === '--') return { options: o, rest: args.slice(i + 1) };
+    if (a === '--') return { options: checked(o, proxyAll), rest: args.slice(i + 1) };
     const eq = a.indexOf('=');
     if (a.startsWith('--') && eq > 0) {
       args = [...args.slice(0, i), a.slice(0, eq), a.slice(eq + 1), ...args.slice(i + 1)];
@@ -164,6 +169,18 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
           throw new UsageError((e as Error).message);
         }
         break;
+      case '--cpus': {
+        const n = Number(value(a));
+        if (!Number.isInteger(n) || n < 1 || n > MAX_CPUS) throw new UsageError(`--cpus takes 1..${MAX_CPUS}`);
+        o.profile.cpus = n;
+        break;
+      }
+      case '--proxy-cpus': {
+        const list = value(a);
+        proxyAll = list.trim() === 'all';
+        if (!proxyAll) o.profile.consumer_cpus = parseCpuList(list, a);
+        break;
+      }
       case '--metrics':
         o.metrics = parseMetricsAddr(value(a));
         break;
@@ -177,7 +194,36 @@ export function parseServeOptions(args: string[]): { options: ServeOptions; rest
         throw new UsageError(`unknown option '${a}'`);
     }
   }
-  return { options: o, rest: [] };
+  return { options: checked(o, proxyAll), rest: [] };
+}
+
+/** the profile against the machine (--cpus, --queues), whatever order the options came in */
+function checked(o: ServeOptions, proxyAll: boolean): ServeOptions {
+  if (proxyAll) o.profile.consumer_cpus = Array.from({ length: o.profile.cpus ?? 1 }, (_, c) => c);
+  try {
+    kernel_profile_check(o.profile, o.queues);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return o;
+}
+
+/**
+ * A CPU list as Linux writes them (bitmap_parselist, taskset -c): "N" and "N-M", comma-separated.
+ * Returns the CPUs in the order given, each once (the order is the round-robin order).
+ */
+export function parseCpuList(text: string, what = 'cpu list'): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) throw new UsageError(`${what}: '${text}' is not a CPU list (e.g. 1, 0-3, 1,3)`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) throw new UsageError(`${what}: range ${part} goes down`);
+    if (hi >= MAX_CPUS) throw new UsageError(`${what}: CPU ${hi} is over ${MAX_CPUS - 1}`);
+    for (let c = lo; c <= hi; c++) if (!out.includes(c)) out.push(c);
+  }
+  return out;
 }
 
 /** `--metrics ADDR:PORT`, `[ADDR]:PORT` or `PORT` (then 127.0.0.1: metrics stay local unless asked) */

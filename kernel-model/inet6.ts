@@ -16,7 +16,7 @@ import { ip6_make_flowlabel, ip6_xmit } from './ipv6/ip6_output';
 import { ndisc_send_ra, ra_start, ra_stop } from './ipv6/ndisc_router';
 import { NetnsIpv6, type Ipv6Sysctl } from './ipv6/netns';
 import type { NdiscStats } from './ipv6/ndisc';
-import { udpv6_rcv, type Udp6Handler } from './ipv6/udp';
+import { udpv6_err, udpv6_rcv, type Udp6ErrHandler, type Udp6Handler } from './ipv6/udp';
 import { ETH_P_IPV6 } from './wire/ethernet';
 import { formatIpv6, NEXTHDR_ICMP, NEXTHDR_UDP, type Ipv6Addr } from './wire/ipv6';
 
@@ -48,6 +48,7 @@ export function netns_ipv6(stack: NetStack, opts: AttachInet6Options = {}): Netn
   });
   created.inet6_add_protocol(NEXTHDR_ICMP, icmpv6_rcv);
   created.inet6_add_protocol(NEXTHDR_UDP, udpv6_rcv);
+  created.inet6_add_err_handler(NEXTHDR_UDP, udpv6_err);
   return created;
 }
 
@@ -105,9 +106,12 @@ export class Inet6 {
     return ndisc_send_ra(this.idev);
   }
 
-  /** bind a UDPv6 port (any of our addresses) to `handler`; false when taken */
-  udpBind(port: number, handler: Udp6Handler): boolean {
-    if (!this.net.udp.bind(port, handler)) return false;
+  /**
+   * bind a UDPv6 port (any of our addresses) to `handler`; `onError` hears ICMPv6 errors about the
+   * port's datagrams (IPV6_RECVERR). False when taken.
+   */
+  udpBind(port: number, handler: Udp6Handler, onError?: Udp6ErrHandler): boolean {
+    if (!this.net.udp.bind(port, handler, onError)) return false;
     this.ports.push([port, handler]);
     return true;
   }

@@ -1,6 +1,7 @@
 // ICMPv6 (net/ipv6/icmp.c): icmpv6_rcv with Linux's counters (Icmp6InMsgs, Icmp6InCsumErrors,
 // Icmp6InErrors, per-type Icmp6Msg), echo replies (icmpv6_echo_reply) and error generation (icmp6_send)
-// with RFC 4443 §2.4's rules and Linux's rate limits (icmpv6_global_allow + icmpv6_xrlim_allow).
+// with RFC 4443 §2.4's rules and Linux's rate limits (icmpv6_global_allow + icmpv6_xrlim_allow);
+// received errors go to the quoted packet's protocol (icmpv6_notify in icmp_err.ts).
 import { PACKET_HOST, type Skb } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
 import { csum_fold, csum_partial } from '../wire/checksum';
@@ -35,6 +36,8 @@ import { ndisc_rcv } from './ndisc';
 import { icmp_build_message } from '../icmp/icmp_message';
 import { NET_RX_DROP, NET_RX_SUCCESS, type NetnsIpv6 } from './netns';
 import { ipv6_skip_exthdr, skipResult } from './exthdrs';
+import { icmpv6_notify } from './icmp_err';
+import { getU32 } from '../wire/bytes';
 
 /**
  * Takes an echo request to an address that is not the model's (it reached icmpv6_rcv through the
@@ -98,15 +101,13 @@ export function icmpv6_rcv(skb: Skb, idev: Inet6Dev): number {
     case ICMPV6_DEST_UNREACH:
     case ICMPV6_TIME_EXCEED:
     case ICMPV6_PARAMPROB:
-      // icmpv6_notify: the quoted header must be there; the model has no sockets to tell yet
-      if (len < ICMPV6_HLEN + IPV6_HLEN) {
-        mib.Icmp6.InErrors++;
-        return NET_RX_DROP;
-      }
-      return NET_RX_SUCCESS;
+      // the quoted packet's protocol hears of it (its err_handler); a broken quote is Icmp6 InErrors
+      return icmpv6_notify(idev, skb, type, b[o + 1], getU32(b, o + 4)) ? NET_RX_SUCCESS : NET_RX_DROP;
     default:
-      // echo replies (no ping sockets), MLD (the model is no multicast router), unknown types
-      return NET_RX_SUCCESS;
+      // echo replies (no ping sockets), MLD (the model is no multicast router), unknown informational
+      // types; an error of unknown type still goes to the upper level (RFC 4443 §2.4 (d))
+      if (type & ICMPV6_INFOMSG_MASK) return NET_RX_SUCCESS;
+      return icmpv6_notify(idev, skb, type, b[o + 1], getU32(b, o + 4)) ? NET_RX_SUCCESS : NET_RX_DROP;
   }
 }
 

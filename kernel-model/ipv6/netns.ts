@@ -8,6 +8,7 @@ import type { Skb } from '../core/skb';
 import type { NetStack } from '../core/stack';
 import type { IcmpRateLimiter } from '../icmp/ratelimit';
 import { XRLIM_BURST_FACTOR } from '../icmp/ratelimit';
+import type { Icmp6Err } from './icmp_err';
 import type { Inet6Dev } from './inet6_dev';
 import { Udp6Table } from './udp';
 
@@ -17,6 +18,12 @@ import { Udp6Table } from './udp';
  * Returns NET_RX_SUCCESS (0) or NET_RX_DROP (1).
  */
 export type Inet6ProtocolHandler = (skb: Skb, idev: Inet6Dev) => number;
+
+/**
+ * inet6_protocol.err_handler: an ICMPv6 error quoting a packet of the protocol (icmpv6_notify). The
+ * Icmp6Err is reused: valid only during the call.
+ */
+export type Inet6ProtocolErrHandler = (err: Icmp6Err) => void;
 
 export const NET_RX_SUCCESS = 0;
 export const NET_RX_DROP = 1;
@@ -62,6 +69,8 @@ export class NetnsIpv6 {
   readonly scheduler: SchedulerLike;
   readonly sysctl: Ipv6Sysctl;
   readonly inet6_protos: (Inet6ProtocolHandler | null)[] = new Array<Inet6ProtocolHandler | null>(256).fill(null);
+  /** inet6_protos[nexthdr]->err_handler, registered separately so a protocol can add it later */
+  readonly inet6_err_handlers: (Inet6ProtocolErrHandler | null)[] = new Array<Inet6ProtocolErrHandler | null>(256).fill(null);
   /**
    * transports delivered locally for any off-link unicast destination (terminate[nexthdr] = 1), as
    * NetnsIpv4.terminate: the host proxies then answer as the original destination
@@ -135,6 +144,17 @@ export class NetnsIpv6 {
     if (this.inet6_protos[protocol & 255] !== null) return false;
     this.inet6_protos[protocol & 255] = handler;
     return true;
+  }
+
+  /** set inet6_protocol.err_handler for `protocol` (icmpv6_notify calls it); false when one is set */
+  inet6_add_err_handler(protocol: number, handler: Inet6ProtocolErrHandler): boolean {
+    if (this.inet6_err_handlers[protocol & 255] !== null) return false;
+    this.inet6_err_handlers[protocol & 255] = handler;
+    return true;
+  }
+
+  inet6_del_err_handler(protocol: number, handler: Inet6ProtocolErrHandler): void {
+    if (this.inet6_err_handlers[protocol & 255] === handler) this.inet6_err_handlers[protocol & 255] = null;
   }
 
   /** icmpv6_mask_allow: true when `type` is not rate limited at all */

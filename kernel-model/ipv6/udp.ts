@@ -1,6 +1,7 @@
 // UDP over IPv6 on receive (net/ipv6/udp.c __udp6_lib_rcv, udp6_csum_init): length checks, the
 // mandatory checksum (RFC 8200 §8.1: a zero checksum is an error), demultiplexing to the few ports the
-// model binds, and ICMPv6 port unreachable for the rest (Udp6NoPorts).
+// model binds, and ICMPv6 port unreachable for the rest (Udp6NoPorts); ICMPv6 errors quoting our
+// datagrams (__udp6_lib_err).
 import { PACKET_HOST, type Skb } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
 import { getU16, setU16 } from '../wire/bytes';
@@ -9,6 +10,7 @@ import { csum_fold, csum_partial } from '../wire/checksum';
 import { ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH } from '../wire/icmpv6';
 import { csum_ipv6_magic, formatIpv6, ipv6IsMulticast, NEXTHDR_UDP } from '../wire/ipv6';
 import { icmp6_send } from './icmp';
+import type { Icmp6Err } from './icmp_err';
 import type { Inet6Dev } from './inet6_dev';
 import { NET_RX_DROP, NET_RX_SUCCESS } from './netns';
 
@@ -20,21 +22,36 @@ export const UDP_HLEN = 8;
  */
 export type Udp6Handler = (skb: Skb, idev: Inet6Dev) => void;
 
+/**
+ * A bound port's error queue (a socket with IPV6_RECVERR set): every ICMPv6 error quoting a datagram
+ * sent from the port, with icmpv6_err_convert's errno in e.errno. Valid only during the call.
+ */
+export type Udp6ErrHandler = (e: Icmp6Err) => void;
+
 /** the model's UDPv6 ports (one handler per port, any of our addresses) */
 export class Udp6Table {
   private readonly ports = new Map<number, Udp6Handler>();
+  private readonly errs = new Map<number, Udp6ErrHandler>();
   /**
    * datagrams to no bound port (the UDP host proxy): skb.data at the UDP header (checksum verified),
    * network_header at the IPv6 header; true when taken (the caller counts InDatagrams)
    */
   forwarder: ((skb: Skb, idev: Inet6Dev) => boolean) | null = null;
-  bind(port: number, handler: Udp6Handler): boolean {
+  /** `onError`, when given, hears the ICMPv6 errors about the port's datagrams (IPV6_RECVERR on) */
+  bind(port: number, handler: Udp6Handler, onError?: Udp6ErrHandler): boolean {
     if (!(port > 0 && port < 65536) || this.ports.has(port)) return false;
     this.ports.set(port, handler);
+    if (onError !== undefined) this.errs.set(port, onError);
     return true;
   }
   unbind(port: number, handler: Udp6Handler): void {
-    if (this.ports.get(port) === handler) this.ports.delete(port);
+    if (this.ports.get(port) !== handler) return;
+    this.ports.delete(port);
+    this.errs.delete(port);
+  }
+  /** the port's error handler (undefined: IPV6_RECVERR off) */
+  errHandler(port: number): Udp6ErrHandler | undefined {
+    return this.errs.get(port);
   }
   lookup(port: number): Udp6Handler | undefined {
     return this.ports.get(port);
@@ -101,6 +118,27 @@ export function udpv6_rcv(skb: Skb, idev: Inet6Dev): number {
     net.log.error(`udpv6: handler threw: ${(e as Error)?.stack ?? String(e)}`);
   }
   return NET_RX_SUCCESS;
+}
+
+/**
+ * __udp6_lib_err (udpv6_err): an ICMPv6 error quoting a datagram we sent. No socket on the quoted
+ * source port: Icmp6 InErrors. The model's sockets are unconnected (they answer whoever asked), so
+ * without IPV6_RECVERR Linux tells them nothing (sk_err is only set for a hard error on a connected
+ * socket); a port bound with an error handler has it set and hears every error. A Packet Too Big
+ * updates no route: the model's UDPv6 output fragments by the device MTU (ip6_sk_update_pmtu has no
+ * route cache to lower here).
+ */
+export function udpv6_err(e: Icmp6Err): void {
+  const net = e.idev.net;
+  const port = e.sport;
+  if (net.udp.lookup(port) === undefined) {
+    net.mib.Icmp6.InErrors++;
+    return;
+  }
+  const onError = net.udp.errHandler(port);
+  if (onError === undefined) return;
+  // ipv6_icmp_error + sk_error_report
+  onError(e);
 }
 
 function udp6_short(idev: Inet6Dev, skb: Skb): number {

@@ -10,7 +10,9 @@
 // - SYN_SENT (and a simultaneous open's SYN_RECV): the connect fails with the error;
 // - synchronized states: a soft error (sk_err_soft, reported if the connection later times out), and
 //   net/host unreachable reverts one RTO backoff step (RFC 6069).
+// The family-independent parts (tcp_err_check, tcp_err_report, tcp_pmtu_lowered) serve tcp_v6_err too.
 import { EHOSTDOWN, ECONNREFUSED, EHOSTUNREACH, EMSGSIZE, ENETUNREACH, ENONET, ENOPROTOOPT, EOPNOTSUPP, EPROTO, icmp_err_convert, type IcmpErr } from '../icmp/icmp_err';
+import { EACCES } from '../ipv6/icmp_err';
 import { getU32 } from '../wire/bytes';
 import {
   ICMP_DEST_UNREACH,
@@ -27,7 +29,8 @@ import type { TcpNet } from './tcp_ipv4';
 import { tcp_current_mss, tcp_done, tcp_in_cwnd_reduction, tcp_reset_xmit_timer, tcp_sync_mss, tcp_xmit_retransmit_queue } from './tcp_output';
 import { tcp_mark_skb_lost } from './tcp_recovery';
 import { tcp_write_timer } from './tcp_timer_handlers';
-import { TCP_CA_Loss, TCP_CLOSE, TCP_LISTEN, TCP_RTO_MAX, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIMEOUT_INIT, TCP_TIME_WAIT } from './tcp_states';
+import { TCP_HLEN } from '../wire/tcp';
+import { TCP_CA_Loss, TCP_MIN_SND_MSS, TCP_CLOSE, TCP_LISTEN, TCP_RTO_MAX, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIMEOUT_INIT, TCP_TIME_WAIT } from './tcp_states';
 
 /** NR_ICMP_UNREACH: the highest destination-unreachable code */
 const NR_ICMP_UNREACH = 15;
@@ -44,6 +47,7 @@ const errnoNames = new Map<number, string>([
   [EHOSTDOWN, 'EHOSTDOWN'],
   [ENONET, 'ENONET'],
   [EPROTO, 'EPROTO'],
+  [EACCES, 'EACCES'],
 ]);
 
 /** the errno name the socket reports */
@@ -66,19 +70,13 @@ export function tcp_v4_err(tn: TcpNet, e: IcmpErr): void {
     if (!e.local) tn.mib.Icmp.InErrors++;
     return;
   }
-  const st = tp.state;
-  if (st === TCP_TIME_WAIT || st === TCP_CLOSE) return;
   const seq = getU32(e.buf, e.l4 + 4);
   const type = e.type;
   const code = e.code;
-  if (st === TCP_SYN_RECV && tp.passive) {
-    tcp_req_err(tn, tp, seq, type === ICMP_PARAMETERPROB || type === ICMP_TIME_EXCEEDED || (type === ICMP_DEST_UNREACH && (code === ICMP_NET_UNREACH || code === ICMP_HOST_UNREACH)), type, code);
-    return;
-  }
-  if (st !== TCP_LISTEN && !between(seq, tp.snd_una, tp.snd_nxt)) {
-    tn.mib.TcpExt.OutOfWindowIcmps++;
-    return;
-  }
+  // a request in SYN_RECV goes only for errors saying the path is gone (tcp_v4_err's tcp_req_err call)
+  const reqAbort = type === ICMP_PARAMETERPROB || type === ICMP_TIME_EXCEEDED || (type === ICMP_DEST_UNREACH && (code === ICMP_NET_UNREACH || code === ICMP_HOST_UNREACH));
+  const reqErr = !reqAbort ? 0 : type === ICMP_PARAMETERPROB ? EPROTO : type === ICMP_TIME_EXCEEDED ? EHOSTUNREACH : icmp_err_convert[code].errno;
+  if (!tcp_err_check(tn, tp, seq, reqAbort, reqErr)) return;
   let err: number;
   switch (type) {
     case ICMP_REDIRECT: // do_redirect updates a route cache the model does not have
@@ -104,18 +102,45 @@ export function tcp_v4_err(tn: TcpNet, e: IcmpErr): void {
     default:
       return;
   }
+  tcp_err_report(tp, err);
+}
+
+/**
+ * The family-independent head of tcp_v4_err / tcp_v6_err once the lookup found `tp`: TIME_WAIT and
+ * CLOSE ignore errors; a passive open still in SYN_RECV (Linux's request sock) goes to tcp_req_err
+ * (`reqAbort`: the family's rule for removing it, `reqErr` the errno then); a quoted sequence outside
+ * [snd_una, snd_nxt] counts OutOfWindowIcmps. True when the family's type rules should go on.
+ */
+export function tcp_err_check(tn: TcpNet, tp: TcpSock, seq: number, reqAbort: boolean, reqErr: number): boolean {
+  const st = tp.state;
+  if (st === TCP_TIME_WAIT || st === TCP_CLOSE) return false;
+  if (st === TCP_SYN_RECV && tp.passive) {
+    tcp_req_err(tn, tp, seq, reqAbort, reqErr);
+    return false;
+  }
+  if (st !== TCP_LISTEN && !between(seq, tp.snd_una, tp.snd_nxt)) {
+    tn.mib.TcpExt.OutOfWindowIcmps++;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The family-independent tail: during a handshake (SYN_SENT, a simultaneous open's SYN_RECV) the
+ * connect fails with `err` (sk_err, sk_error_report, tcp_done); once synchronized only a soft error is
+ * kept (RFC 1122 4.2.3.9; IP_RECVERR is off), reported if the connection later times out.
+ */
+export function tcp_err_report(tp: TcpSock, err: number): void {
   if (tp.state === TCP_SYN_SENT || tp.state === TCP_SYN_RECV) {
-    // the connect fails: sk_err, sk_error_report, tcp_done
     tcp_done(tp, errnoName(err));
     tp.flush();
     return;
   }
-  // RFC 1122 4.2.3.9: only a soft error once connected (IP_RECVERR is off)
   tp.err_soft = errnoName(err);
 }
 
 /** tcp_req_err: an error about a request's SYN-ACK */
-function tcp_req_err(tn: TcpNet, tp: TcpSock, seq: number, abort: boolean, type: number, code: number): void {
+function tcp_req_err(tn: TcpNet, tp: TcpSock, seq: number, abort: boolean, err: number): void {
   if (seq !== tp.iss) {
     tn.mib.TcpExt.OutOfWindowIcmps++;
     return;
@@ -124,7 +149,6 @@ function tcp_req_err(tn: TcpNet, tp: TcpSock, seq: number, abort: boolean, type:
   // inet_csk_reqsk_queue_drop + tcp_listendrop: gone without a word (an expired request is no AttemptFail)
   tn.mib.TcpExt.ListenDrops++;
   tn.mib.Tcp.AttemptFails--;
-  const err = type === ICMP_PARAMETERPROB ? EPROTO : type === ICMP_TIME_EXCEEDED ? EHOSTUNREACH : icmp_err_convert[code].errno;
   tcp_done(tp, errnoName(err));
   tp.flush();
 }
@@ -145,11 +169,29 @@ export function tcp_v4_mtu_reduced(tp: TcpSock): void {
   if (mtu < IP_RT_MIN_PMTU) mtu = Math.min(old, IP_RT_MIN_PMTU);
   // something is about to be wrong: remember a soft error in case the connection cannot recover
   if (reported < mtu) tp.err_soft = 'EMSGSIZE';
+  tcp_pmtu_lowered(tp, mtu);
+}
+
+/**
+ * The family-independent end of tcp_v4_mtu_reduced / tcp_v6_mtu_reduced once the route's path MTU is
+ * `mtu`: when the MSS was computed for more (icsk_pmtu_cookie), resync it (tcp_sync_mss) and resend at
+ * once what no longer fits (tcp_simple_retransmit).
+ */
+export function tcp_pmtu_lowered(tp: TcpSock, mtu: number): void {
+  const st = tp.state;
   if ((tp.pmtu_cookie || tp.ind.dev.mtu) > mtu) {
     tcp_sync_mss(tp, mtu);
     if (st !== TCP_SYN_SENT && st !== TCP_SYN_RECV) tcp_simple_retransmit(tp);
   }
   tp.flush();
+}
+
+/** tcp_mtu_to_mss: the send MSS a path MTU of `pmtu` would give (before the half-window bound) */
+export function tcp_mtu_to_mss(tp: TcpSock, pmtu: number): number {
+  let mss = pmtu - tp.af.net_header_len - TCP_HLEN;
+  if (mss > tp.mss_clamp) mss = tp.mss_clamp;
+  if (mss < TCP_MIN_SND_MSS) mss = TCP_MIN_SND_MSS;
+  return mss - (tp.tcp_header_len - TCP_HLEN);
 }
 
 /**
@@ -181,7 +223,7 @@ export function tcp_simple_retransmit(tp: TcpSock): void {
  * tcp_ld_RTO_revert (RFC 6069): a net/host unreachable about the segment at snd_una during RTO backoff
  * says the path, not congestion, ate it — undo one backoff step and rearm (or retransmit now)
  */
-function tcp_ld_RTO_revert(tp: TcpSock, seq: number): void {
+export function tcp_ld_RTO_revert(tp: TcpSock, seq: number): void {
   if (seq !== tp.snd_una || !tp.retransmits || !tp.backoff) return;
   const head = tp.rtx.first();
   if (head === null) return;

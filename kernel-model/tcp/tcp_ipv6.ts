@@ -20,6 +20,7 @@ import { AF_INET6, TcpInet6, type TcpAfOps } from './tcp_af_ops';
 import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
 import type { SynInfo, TcpNet } from './tcp_ipv4';
 import { tcp_connect, tcp_create_openreq_child } from './tcp_output';
+import { tcp_v6_err } from './tcp_v6_err';
 
 /** a 32-bit fold of an IPv6 address: what TcpSock.saddr/daddr hold for the ISN and TS-offset hashes */
 export function ipv6_fold32(b: Uint8Array, o: number): number {
@@ -190,6 +191,8 @@ export function tcp_v6_init(tcp: TcpNet, net6: NetnsIpv6): Tcp6Net {
   t = created;
   registered.set(tcp, created);
   net6.inet6_add_protocol(NEXTHDR_TCP, (skb, idev) => tcp_v6_rcv(created, skb, idev));
+  // inet6_protocol.err_handler = tcp_v6_err (ICMPv6 errors about our segments)
+  net6.inet6_add_err_handler(NEXTHDR_TCP, (e) => tcp_v6_err(created, e));
   return created;
 }
 

@@ -78,6 +78,13 @@ export interface TcpProxyOptions {
   inet6?: Inet6 | null;
   /** the host address fec0::2 stands for (default ::1, or loopback when the host has no ::1) */
   loopback6?: string;
+  /**
+   * the virtual CPUs the proxy's consumer — the application reading and writing the model's sockets —
+   * is taken to run on: each accepted connection's TcpSock.consumer_cpu is the next of these in turn
+   * (round-robin), so RFS steers its segments to that CPU's backlog. Empty (default): consumer_cpu
+   * stays −1, the CPU running at the call (CPU 0 outside softirqs). Each is an existing CPU.
+   */
+  consumerCpus?: readonly number[];
 }
 
 export interface TcpProxyStats extends SpliceStats {
@@ -128,6 +135,9 @@ export class TcpProxy {
   readonly inet6: Inet6 | null;
   readonly tcp6: Tcp6Net | null;
   readonly loopback6: string;
+  readonly consumerCpus: readonly number[];
+  /** round-robin position in consumerCpus */
+  private nextConsumer = 0;
 
   constructor(
     readonly inet: Inet,
@@ -143,6 +153,7 @@ export class TcpProxy {
     this.inet6 = opts.inet6 ?? null;
     this.tcp6 = this.inet6 === null ? null : tcp_v6_init(tcp, this.inet6.net);
     this.loopback6 = opts.loopback6 ?? (hostHasIpv6Loopback() ? '::1' : this.loopback);
+    this.consumerCpus = opts.consumerCpus ?? [];
   }
 
   /** become the namespace's TCP forwarder */
@@ -278,6 +289,11 @@ export class TcpProxy {
         return;
       }
       this.stats.connected++;
+      const cpus = this.consumerCpus;
+      if (cpus.length > 0) {
+        child.consumer_cpu = cpus[this.nextConsumer];
+        this.nextConsumer = (this.nextConsumer + 1) % cpus.length;
+      }
       sock.setNoDelay(true);
       s.attach(child);
     });
