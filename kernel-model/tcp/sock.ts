@@ -99,6 +99,9 @@ export interface TcpInfo {
   congestion: string;
 }
 
+/** where TcpSock.selective_acks keeps duplicate_sack's start and end (after the 4 SACK blocks) */
+export const DSACK_SLOT = 8;
+
 export class TcpSock {
   state = TCP_CLOSE;
   /** why the connection ended: '' while open or after an orderly close; 'ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED' */
@@ -272,10 +275,14 @@ export class TcpSock {
   rcvq_seq = 0;
   rcvq_time = 0;
 
-  // receive-side SACK state (rx_opt.num_sacks, selective_acks, duplicate_sack)
-  readonly selective_acks = new Uint32Array(8);
+  // receive-side SACK state (rx_opt.num_sacks, selective_acks, duplicate_sack): one array, made at the
+  // first out-of-order or duplicate segment, so an in-order (or idle) connection carries none
+  private sack_blocks: Uint32Array | null = null;
+  /** rx_opt.selective_acks in [0, 8) (4 blocks of start, end) and duplicate_sack at [DSACK_SLOT, DSACK_SLOT + 2) */
+  get selective_acks(): Uint32Array {
+    return this.sack_blocks ?? (this.sack_blocks = new Uint32Array(DSACK_SLOT + 2));
+  }
   num_sacks = 0;
-  readonly duplicate_sack = new Uint32Array(2);
   dsack = false;
 
   shutdown = 0;
@@ -327,6 +334,8 @@ export class TcpSock {
   /** queued for TcpNet.sk_data_ready's after-softirq wake-up */
   woken = false;
   hashed = false;
+  /** the next socket in this one's ehash chain (sk_nulls_node) */
+  ehash_next: TcpSock | null = null;
 
   onConnect: (() => void) | null = null;
   onData: TcpDataHandler | null = null;

@@ -9,7 +9,7 @@ import { TcpOptions, TCPHDR_ACK, TCPHDR_FIN, TCPHDR_PSH, TCPHDR_RST, TCPHDR_SYN,
 import { getU16, getU32 } from '../wire/bytes';
 import { OFO_DUP, OFO_FULL } from './buffers';
 import { tcp_check_dsack, TCPCB_EVER_RETRANS, TCPCB_LOST, TCPCB_RETRANS, TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS } from './sack';
-import { EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_PUSHED2, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
+import { DSACK_SLOT, EV_CONNECT, EV_DATA, ICSK_ACK_NOW, ICSK_ACK_PUSHED, ICSK_ACK_PUSHED2, ICSK_ACK_SCHED, ICSK_TIME_LOSS_PROBE, ICSK_TIME_PROBE0, ICSK_TIME_REO_TIMEOUT, type TcpSock } from './sock';
 import { tcp_schedule_loss_probe } from './tcp_tlp';
 import { tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts } from './tcp_rcvbuf';
 import { tcp_newreno_mark_lost, tcp_rack_advance, tcp_rack_mark_lost } from './tcp_recovery';
@@ -1282,8 +1282,8 @@ function tcp_dsack_set(tp: TcpSock, seq: number, end_seq: number): void {
   if (before(seq, tp.rcv_nxt)) tp.net.mib.TcpExt.TCPDSACKOldSent++;
   else tp.net.mib.TcpExt.TCPDSACKOfoSent++;
   tp.dsack = true;
-  tp.duplicate_sack[0] = seq;
-  tp.duplicate_sack[1] = end_seq;
+  tp.selective_acks[DSACK_SLOT] = seq;
+  tp.selective_acks[DSACK_SLOT + 1] = end_seq;
 }
 
 /** tcp_sack_new_ofo_skb: the block covering new out-of-order data moves to the front */

@@ -140,7 +140,8 @@ export class TcpNet {
   readonly sysctl: TcpSysctl;
   readonly HZ: number;
   /** established-hash: (lport << 16 | rport) → sockets (SYN_RECV … TIME_WAIT) */
-  private readonly ehash = new Map<number, TcpSock[]>();
+  // chains are intrusive (TcpSock.ehash_next, Linux's sk_nulls_node): no bucket array per connection
+  private readonly ehash = new Map<number, TcpSock>();
   private readonly listeners = new Map<number, TcpListener[]>();
   forwarder: TcpForwarder | null = null;
   readonly forwardPending = new Map<string, TcpForwardRequest>();
@@ -186,18 +187,18 @@ export class TcpNet {
 
   /** __inet_lookup_established */
   lookup(laddr: Ipv4Addr, lport: number, raddr: Ipv4Addr, rport: number): TcpSock | null {
-    const b = this.ehash.get(((lport << 16) | rport) >>> 0);
-    if (b === undefined) return null;
-    for (let i = 0; i < b.length; i++) {
-      const s = b[i];
+    for (let s = this.ehash.get(((lport << 16) | rport) >>> 0) ?? null; s !== null; s = s.ehash_next) {
       if (s.saddr === laddr && s.daddr === raddr && s.inet6 === null) return s;
     }
     return null;
   }
 
-  /** the ehash bucket of a port pair (shared by both families, as Linux's tcp_hashinfo; tcp_ipv6.ts) */
-  ehashBucket(lport: number, rport: number): readonly TcpSock[] | undefined {
-    return this.ehash.get(((lport << 16) | rport) >>> 0);
+  /**
+   * the first socket of a port pair's ehash chain (follow `ehash_next`); shared by both families, as
+   * Linux's tcp_hashinfo (tcp_ipv6.ts)
+   */
+  ehashChain(lport: number, rport: number): TcpSock | null {
+    return this.ehash.get(((lport << 16) | rport) >>> 0) ?? null;
   }
 
   /** __inet_lookup_listener: an exact address beats the wildcard */
@@ -215,30 +216,35 @@ export class TcpNet {
   hash(sk: TcpSock): void {
     if (sk.hashed) return;
     const k = ((sk.sport << 16) | sk.dport) >>> 0;
-    let b = this.ehash.get(k);
-    if (b === undefined) {
-      b = [];
-      this.ehash.set(k, b);
-    }
-    b.push(sk);
+    // __sk_nulls_add_node_rcu: at the head of the chain
+    sk.ehash_next = this.ehash.get(k) ?? null;
+    this.ehash.set(k, sk);
     sk.hashed = true;
   }
 
   unhash(sk: TcpSock): void {
     if (!sk.hashed) return;
     const k = ((sk.sport << 16) | sk.dport) >>> 0;
-    const b = this.ehash.get(k);
     sk.hashed = false;
-    if (b === undefined) return;
-    const i = b.indexOf(sk);
-    if (i >= 0) b.splice(i, 1);
-    if (b.length === 0) this.ehash.delete(k);
+    const head = this.ehash.get(k);
+    if (head === sk) {
+      if (sk.ehash_next === null) this.ehash.delete(k);
+      else this.ehash.set(k, sk.ehash_next);
+    } else {
+      for (let s = head ?? null; s !== null; s = s.ehash_next) {
+        if (s.ehash_next === sk) {
+          s.ehash_next = sk.ehash_next;
+          break;
+        }
+      }
+    }
+    sk.ehash_next = null;
   }
 
   /** every hashed connection (for ss) */
   sockets(): TcpSock[] {
     const out: TcpSock[] = [];
-    for (const b of this.ehash.values()) out.push(...b);
+    for (const head of this.ehash.values()) for (let s: TcpSock | null = head; s !== null; s = s.ehash_next) out.push(s);
     return out;
   }
 

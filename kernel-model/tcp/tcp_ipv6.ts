@@ -135,10 +135,7 @@ export class Tcp6Net {
 
   /** __inet6_lookup_established: local la[lo]:lport, remote ra[ro]:rport */
   lookup(la: Uint8Array, lo: number, lport: number, ra: Uint8Array, ro: number, rport: number): TcpSock | null {
-    const b = this.tcp.ehashBucket(lport, rport);
-    if (b === undefined) return null;
-    for (let i = 0; i < b.length; i++) {
-      const s = b[i];
+    for (let s = this.tcp.ehashChain(lport, rport); s !== null; s = s.ehash_next) {
       const i6 = s.inet6;
       if (i6 !== null && ipv6Eq(i6.addrs, 0, la, lo) && ipv6Eq(i6.addrs, 16, ra, ro)) return s;
     }

@@ -39,6 +39,7 @@ import {
   ICSK_TIME_PROBE0,
   ICSK_TIME_REO_TIMEOUT,
   ICSK_TIME_RETRANS,
+  DSACK_SLOT,
   type TcpListener,
   TcpSock,
 } from './sock';
@@ -163,8 +164,8 @@ function tcp_established_options(tp: TcpSock, o: TcpOutOptions): number {
       const n = Math.min(eff, Math.floor((remaining - TCPOLEN_SACK_BASE_ALIGNED) / TCPOLEN_SACK_PERBLOCK));
       let k = 0;
       if (tp.dsack) {
-        o.sack[0] = tp.duplicate_sack[0];
-        o.sack[1] = tp.duplicate_sack[1];
+        o.sack[0] = tp.selective_acks[DSACK_SLOT];
+        o.sack[1] = tp.selective_acks[DSACK_SLOT + 1];
         k = 1;
       }
       for (let i = 0; k < n; i++, k++) {
