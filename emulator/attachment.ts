@@ -133,6 +133,24 @@ export class VhostUserAttachment {
     return udpEndpoints({ udp: this.ipv4.net.udp, udpFlows: this.udpProxy.openFlows(), udp6: this.ipv6.net.udp, udp6Flows: this.udp6Proxy.openFlows() });
   }
 
+  /**
+   * the services' own counters (no Linux MIB holds them): connections and flows opened, caps hit
+   * (connLimit, flow caps, --max-buffer), refusals, bytes spliced; for `skbnet services` and --metrics
+   */
+  serviceStats(): Record<string, Readonly<Record<string, number>>> {
+    const out: Record<string, Readonly<Record<string, number>>> = {
+      'tcp-proxy': this.tcpProxy.stats as unknown as Record<string, number>,
+      'udp-proxy': this.udpProxy.stats as unknown as Record<string, number>,
+      'udp6-proxy': this.udp6Proxy.stats as unknown as Record<string, number>,
+      'icmp-proxy': this.icmpProxy.stats as unknown as Record<string, number>,
+      'icmp6-proxy': this.icmp6Proxy.stats as unknown as Record<string, number>,
+      dns: this.dns.stats as unknown as Record<string, number>,
+      tcp: this.tcp.drops,
+    };
+    if (this.hostfwd) out.hostfwd = this.hostfwd.stats as unknown as Record<string, number>;
+    return out;
+  }
+
   close(): void {
     this.hostfwd?.close();
     this.tcpProxy.close();

@@ -21,6 +21,7 @@ const USAGE = `usage:
   skbnet tc [-s] qdisc|class …                   show or change qdiscs at run time, in tc's own syntax
   skbnet ss [-t] [-u] [-4|-6] [-i] [-n] [-a] [-l] [-o]
       the model's sockets (queues, tcp_info), as iproute2's ss
+  skbnet services                                the proxies' and services' own counters (caps hit, …)
       views take --control PATH (or $SKBNET_CONTROL) and --guest N (default 0)
 options:
   --vhost-user PATH   a vhost-user socket to listen on (created 0600); repeat for more guests
@@ -175,6 +176,7 @@ export function main(argv: string[]): void {
       case 'softnet':
       case 'tc':
       case 'ss':
+      case 'services':
         view(cmd, args).catch((e: Error) => {
           process.stderr.write(`skbnet ${cmd}: ${e.message}\n`);
           process.exit(1);

@@ -11,6 +11,7 @@ import { ControlRequest } from './control/framing';
 import { nstatCounters } from './views/nstat';
 import { formatIpLink } from './views/ip-link';
 import { formatSs, parseSsArgs, ssRows } from './views/ss';
+import { formatServices } from './views/services';
 import { softnet_seq_show } from '../kernel-model/core/softnet';
 import { formatIpv4 } from '../kernel-model/wire/address';
 import { MetricsServer } from './metrics';
@@ -30,7 +31,7 @@ export class Emulator {
     this.log = log ?? consoleLogger('skbnet', options.logLevel);
     this.pcap = options.pcap ? new PcapWriter(options.pcap) : null;
     this.control = options.control ? this.controlServer(path.resolve(options.control)) : null;
-    this.metrics = options.metrics ? new MetricsServer(() => this.attachments.map((a) => a.stack), this.log) : null;
+    this.metrics = options.metrics ? new MetricsServer(() => this.attachments.map((a) => a.stack), this.log, () => this.attachments.map((a) => a.serviceStats())) : null;
     options.vhostUser.forEach((socket, i) => {
       this.attachments.push(
         new VhostUserAttachment({
@@ -86,7 +87,8 @@ export class Emulator {
         const a = this.attachment(req);
         const o = parseSsArgs(req.args);
         return { ok: true, text: formatSs(ssRows(a.tcp, o.udp ? a.udpEndpoints() : [], o), o) };
-      });
+      })
+      .on('services', (req) => ({ ok: true, text: formatServices(this.attachment(req).serviceStats()) }));
   }
 
   /** the QEMU options to paste for guest i */

@@ -12,6 +12,7 @@
 //     label device
 //   qdisc collector (`tc -s qdisc`):  skbnet_qdisc_{bytes,packets,drops,requeues,overlimits}_total,
 //     skbnet_qdisc_current_queue_length, skbnet_qdisc_backlog; labels device, kind (+ handle, parent)
+//   skbnet's own services (`skbnet services`: proxies, hostfwd, DNS, caps hit):  skbnet_service{service,counter}
 // Every series carries guest="N" (the --vhost-user order). Values are read at scrape time (cold path).
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -22,6 +23,7 @@ import { qdisc_walk } from '../kernel-model/sched/tc/apply';
 import { TC_H_ROOT } from '../kernel-model/core/sch_generic';
 import { fmt_classid } from '../kernel-model/sched/sch_htb';
 import type { Logger } from './log';
+import { serviceRows, type ServiceStats } from './views/services';
 
 /** MIB fields that are levels, not event counts (RFC 1213 / 4022 gauges) */
 const MIB_GAUGES = new Set(['Ip_Forwarding', 'Ip_DefaultTTL', 'Tcp_RtoAlgorithm', 'Tcp_RtoMin', 'Tcp_RtoMax', 'Tcp_MaxConn', 'Tcp_CurrEstab']);
@@ -37,6 +39,8 @@ export class MetricsServer {
     /** the stacks to export, by guest index */
     private readonly stacks: () => readonly NetStack[],
     private readonly log: Logger,
+    /** each guest's service counters (`skbnet services`), by guest index */
+    private readonly services: () => readonly ServiceStats[] = () => [],
   ) {}
 
   /** listen on host:port (port 0: any free one); resolves with the bound address */
@@ -74,6 +78,11 @@ export class MetricsServer {
   async scrape(): Promise<string> {
     this.registry.resetMetrics();
     this.stacks().forEach((stack, i) => this.collect(stack, String(i)));
+    this.services().forEach((stats, i) => {
+      for (const [service, counter, v] of serviceRows(stats)) {
+        this.put('gauge', 'skbnet_service', 'skbnet services counters (`skbnet services`): connections, flows, caps hit', { guest: String(i), service, counter }, v);
+      }
+    });
     return this.registry.metrics();
   }
 

@@ -64,6 +64,9 @@ describe('--metrics: Prometheus exposition of the model\'s counters', function (
     }
     expect([...values.keys()].some((k) => k.startsWith('skbnet_qdisc_packets_total{device="eth0"'))).to.equal(true);
     expect([...values.keys()].some((k) => k.startsWith('skbnet_qdisc_packets_total{device="ifb0",guest="0",handle="0:",kind="noqueue"'))).to.equal(true);
+    // skbnet's own service counters (`skbnet services`), caps included
+    expect(values.get('skbnet_service{counter="connLimit",guest="0",service="tcp-proxy"}')).to.equal(0);
+    expect(types.get('skbnet_service')).to.equal('gauge');
     expect((await fetch(url.replace('/metrics', '/nothing'))).status).to.equal(404);
   });
 

@@ -164,4 +164,17 @@ describe('a real guest: outbound TCP through the host proxy', function () {
     expect(r.output.trim().split('\n').pop()).to.equal('200');
     expect(n).to.equal(200);
   });
+
+  it('`skbnet services` counts the proxy\'s connections; none hit the cap (1024 by default)', async () => {
+    const out = await cli(['services', '--control', ctl]);
+    const line = out.split('\n').find((l) => l.startsWith('tcp-proxy:'));
+    expect(line, out).to.be.a('string');
+    const v = (k: string): number => Number(new RegExp(`\\b${k} (\\d+)`).exec(line!)![1]);
+    // every test before this one opened host connections through the proxy: the 200 at least
+    expect(v('opened'), line).to.be.at.least(200);
+    expect(v('connected'), line).to.be.at.least(200);
+    expect(v('connLimit'), line).to.equal(0);
+    expect(out).to.match(/^udp-proxy: .*\bflows [1-9]\d* .*\bflowLimit 0\b/m);
+    expect(out).to.match(/^tcp: .*\bsndbufCapped \d+/m);
+  });
 });
