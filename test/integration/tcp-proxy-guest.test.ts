@@ -9,7 +9,7 @@ import * as os from 'os';
 import { execFile } from 'child_process';
 import { Guest } from '../support/guest';
 import { GuestOnSkbnet } from '../support/guest-on-skbnet';
-import { iperf3UdpFromGuest, md5, serve } from '../support/host-servers';
+import { iperf3TcpFromGuest, iperf3UdpFromGuest, md5, serve } from '../support/host-servers';
 import { CLI } from '../support/skbnet-process';
 
 /** 4 MiB; SKBNET_TCP_MIB=N measures with N MiB instead (the guest keeps the file in RAM) */
@@ -145,6 +145,17 @@ describe('a real guest: outbound TCP through the host proxy', function () {
     expect(m![2]).to.match(/^ cubic wscale:\d+,7 rto:\d+ rtt:[\d.]+\/[\d.]+ (ato:\d+ )?mss:1448 pmtu:1500 rcvmss:\d+ advmss:1460 cwnd:10 bytes_sent:6 bytes_acked:6 segs_out:\d+ segs_in:\d+ data_segs_out:1 send \d+bps lastsnd:\d+ (lastrcv:\d+ )?lastack:\d+ pacing_rate \d+bps delivered:\d+ rcv_space:\d+ rcv_ssthresh:\d+ minrtt:[\d.]+ snd_wnd:\d+/);
     expect(await cli(['ss', '-t', '-o', '-i', '--control', ctl])).to.match(/\t ts sack cubic wscale/);
     (conn as net.Socket | null)?.destroy();
+  });
+
+  it('iperf3 over TCP completes both ways (guest → host, then -R host → guest) through 10.0.2.2', async () => {
+    const port = 6201 + Math.floor(Math.random() * 1000);
+    const up = await iperf3TcpFromGuest(guest, '127.0.0.1', '10.0.2.2', port);
+    expect(up.code, up.output).to.equal(0);
+    expect(up.mbit, up.output).to.be.greaterThan(0);
+    const down = await iperf3TcpFromGuest(guest, '127.0.0.1', '10.0.2.2', port + 1, { reverse: true });
+    expect(down.code, down.output).to.equal(0);
+    expect(down.mbit, down.output).to.be.greaterThan(0);
+    console.log(`      iperf3 TCP 3 s: guest → host ${up.mbit} Mbit/s, host → guest ${down.mbit} Mbit/s (one run each; npm run bench compares with -netdev user)`);
   });
 
   it('completes 200 concurrent guest connections', async () => {

@@ -47,3 +47,27 @@ export async function iperf3UdpFromGuest(guest: Guest, bind: string, target: str
     server.kill();
   }
 }
+
+/**
+ * TCP `iperf3 -c target -p port -t seconds [-R]` from the guest against a one-shot iperf3 server on this
+ * machine bound to `bind`: the guest's exit status and output, and the receiver's Mbit/s (-1 when its
+ * summary line is missing). With -R the host sends and the guest receives.
+ */
+export async function iperf3TcpFromGuest(
+  guest: Guest,
+  bind: string,
+  target: string,
+  port: number,
+  opts: { reverse?: boolean; seconds?: number } = {},
+): Promise<{ code: number; output: string; mbit: number }> {
+  const server = spawn('iperf3', ['-s', '-1', '-B', bind, '-p', String(port)], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await guest.run(`iperf3 -c ${target} -p ${port} -t ${opts.seconds ?? 3} -f m${opts.reverse ? ' -R' : ''}`, 60000);
+    // "[  5]   0.00-3.00   sec   X MBytes   Y Mbits/sec                  receiver"
+    const m = /([\d.]+) Mbits\/sec\s+receiver/.exec(r.output);
+    return { code: r.code, output: r.output, mbit: m === null ? -1 : Number(m[1]) };
+  } finally {
+    server.kill();
+  }
+}
