@@ -9,7 +9,7 @@ import type { TcpListener, TcpSock } from '../../kernel-model/tcp/sock';
 import { tcp_get_info, PACING_UNLIMITED, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE, type TcpInfoStruct } from '../../kernel-model/tcp/tcp_info';
 import { TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_TIME_WAIT, TCP_INIT_CWND } from '../../kernel-model/tcp/tcp_states';
 import { formatIpv4, type Ipv4Addr } from '../../kernel-model/wire/address';
-import { IN6ADDR_ANY } from '../../kernel-model/wire/ipv6';
+import { formatIpv6, IN6ADDR_ANY } from '../../kernel-model/wire/ipv6';
 import type { UdpTable } from '../../kernel-model/udp/udp';
 import type { Udp6Table } from '../../kernel-model/ipv6/udp';
 import type { UdpFlowView } from '../../kernel-model/services/host-proxy/udp-proxy';
@@ -283,36 +283,9 @@ export function udpEndpoints(src: UdpSources): UdpEndpoint[] {
   return out;
 }
 
-/**
- * glibc inet_ntop for AF_INET6 (resolv/inet_ntop.c): RFC 5952 zero compression (the first longest run
- * of two or more zero words), and the IPv4-mapped / IPv4-compatible forms with a dotted quad.
- */
+/** inet_ntop(AF_INET6) as glibc prints it (one implementation: wire/ipv6.ts formatIpv6) */
 export function inet_ntop6(b: Uint8Array): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[2 * i] << 8) | b[2 * i + 1]);
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestLen < 2) best = -1;
-  const quad = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  if (best === 0 && (bestLen === 6 || (bestLen === 7 && w[7] !== 1) || (bestLen === 5 && w[5] === 0xffff))) {
-    return bestLen === 5 ? `::ffff:${quad}` : `::${quad}`;
-  }
-  const hx = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hx(w);
-  return `${hx(w.slice(0, best))}::${hx(w.slice(best + bestLen))}`;
+  return formatIpv6(b, 0);
 }
 
 /**

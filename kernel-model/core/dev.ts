@@ -110,6 +110,17 @@ export function netif_receive_skb_skip_classify(stack: NetStack, skb: Skb): void
   __netif_receive_skb_core(stack, skb, stack.scheduler.now(), stack.this_cpu(), true);
 }
 
+/** put back the offsets a handler saw the skb with, for the next one (each sees the frame as it arrived) */
+function skb_restore(skb: Skb, data: number, len: number, mac: number, nh: number, th: number, proto: number, pkt_type: number): void {
+  skb.data = data;
+  skb.len = len;
+  skb.mac_header = mac;
+  skb.network_header = nh;
+  skb.transport_header = th;
+  skb.protocol = proto;
+  skb.pkt_type = pkt_type;
+}
+
 /**
  * __netif_receive_skb_core (6.12 order, the parts we model): skb_iif, processed++, reset the
  * network header, taps (ptype_all), then ptype_base[protocol & 15] handlers whose type matches.
@@ -141,13 +152,7 @@ function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: So
     } catch (e) {
       stack.bug(`${dev.name}: tap threw on receive`, e);
     }
-    skb.data = data;
-    skb.len = len;
-    skb.mac_header = mac;
-    skb.network_header = nh;
-    skb.transport_header = th;
-    skb.protocol = proto;
-    skb.pkt_type = pkt_type;
+    skb_restore(skb, data, len, mac, nh, th, proto, pkt_type);
     delivered = true;
   }
 
@@ -156,13 +161,7 @@ function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: So
   const ingress = dev.tc_ingress;
   if (ingress && !skip_classify) {
     if (delivered) {
-      skb.data = data;
-      skb.len = len;
-      skb.mac_header = mac;
-      skb.network_header = nh;
-      skb.transport_header = th;
-      skb.protocol = proto;
-      skb.pkt_type = pkt_type;
+      skb_restore(skb, data, len, mac, nh, th, proto, pkt_type);
     }
     try {
       ingress(skb);
@@ -177,13 +176,7 @@ function __netif_receive_skb_core(stack: NetStack, skb: Skb, now: number, sd: So
     const pt = bucket[i];
     if (pt.type !== proto) continue;
     if (delivered) {
-      skb.data = data;
-      skb.len = len;
-      skb.mac_header = mac;
-      skb.network_header = nh;
-      skb.transport_header = th;
-      skb.protocol = proto;
-      skb.pkt_type = pkt_type;
+      skb_restore(skb, data, len, mac, nh, th, proto, pkt_type);
     }
     try {
       pt.func(skb, dev);

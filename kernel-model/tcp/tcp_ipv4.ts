@@ -24,6 +24,7 @@ import { defaultTcpSysctl, type TcpSysctl } from './sysctl';
 import { RenoOps, tcp_ca_create, type TcpCongestionOps } from './tcp_cong';
 import { CubicOps } from './tcp_cubic';
 import { tcp_v4_err } from './tcp_err';
+import { tcp_make_reset } from './tcp_reset';
 import { tcp_v4_listen_rcv } from './tcp_listen';
 import { SynCookieSecret } from './syncookies';
 import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
@@ -510,23 +511,9 @@ export function tcp_v4_send_reset_to(
   ack: number,
   flags: number,
 ): void {
-  const skb = tn.stack.alloc_skb(TCP_HLEN + MAX_IPV4_HEADER);
+  const skb = tcp_make_reset(tn, MAX_IPV4_HEADER, sport, dport, seq, ack, flags);
   if (skb === null) return;
-  skb.reserve(MAX_IPV4_HEADER);
-  const o = skb.put(TCP_HLEN);
-  const b = skb.buf;
-  setU16(b, o, sport);
-  setU16(b, o + 2, dport);
-  setU32(b, o + 4, seq);
-  setU32(b, o + 8, ack);
-  b[o + 12] = 5 << 4;
-  b[o + 13] = flags;
-  setU16(b, o + 14, 0);
-  setU16(b, o + 16, 0);
-  setU16(b, o + 18, 0);
-  setU16(b, o + 16, tcp_v4_check(b, o, TCP_HLEN, saddr, daddr));
-  tn.mib.Tcp.OutSegs++;
-  tn.mib.Tcp.OutRsts++;
+  setU16(skb.buf, skb.data + 16, tcp_v4_check(skb.buf, skb.data, TCP_HLEN, saddr, daddr));
   ip_build_and_send_pkt(ind, skb, saddr, daddr, IPPROTO_TCP, 0, true);
 }
 

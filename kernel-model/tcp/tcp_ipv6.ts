@@ -16,6 +16,7 @@ import { csum_fold, csum_partial } from '../wire/checksum';
 import { csum_ipv6_magic, formatIpv6, ipv6Eq, ipv6IsMulticast, NEXTHDR_TCP } from '../wire/ipv6';
 import { TCPHDR_ACK, TCPHDR_FIN, TCPHDR_RST, TCPHDR_SYN, TCP_HLEN } from '../wire/tcp';
 import { TcpSock } from './sock';
+import { tcp_make_reset } from './tcp_reset';
 import { AF_INET6, TcpInet6, type TcpAfOps } from './tcp_af_ops';
 import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
 import type { SynInfo, TcpNet } from './tcp_ipv4';
@@ -294,23 +295,9 @@ export function tcp_v6_send_reset_to(
   ack: number,
   flags: number,
 ): void {
-  const skb = tn.stack.alloc_skb(TCP_HLEN + MAX_IPV6_HEADER);
+  const skb = tcp_make_reset(tn, MAX_IPV6_HEADER, sport, dport, seq, ack, flags);
   if (skb === null) return;
-  skb.reserve(MAX_IPV6_HEADER);
-  const o = skb.put(TCP_HLEN);
-  const b = skb.buf;
-  setU16(b, o, sport);
-  setU16(b, o + 2, dport);
-  setU32(b, o + 4, seq);
-  setU32(b, o + 8, ack);
-  b[o + 12] = 5 << 4;
-  b[o + 13] = flags;
-  setU16(b, o + 14, 0);
-  setU16(b, o + 16, 0);
-  setU16(b, o + 18, 0);
-  setU16(b, o + 16, tcp_v6_check(b, o, TCP_HLEN, sb, so, db, dof));
-  tn.mib.Tcp.OutSegs++;
-  tn.mib.Tcp.OutRsts++;
+  setU16(skb.buf, skb.data + 16, tcp_v6_check(skb.buf, skb.data, TCP_HLEN, sb, so, db, dof));
   // the addresses may sit in the received packet's buffer: ip6_xmit copies them before anything moves
   ip6_xmit(idev, skb, sb, so, db, dof, NEXTHDR_TCP, idev.net.sysctl.hop_limit, 0, ip6_make_flowlabel(sb, so, db, dof, NEXTHDR_TCP, 0));
 }

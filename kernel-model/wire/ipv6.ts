@@ -338,7 +338,10 @@ export function parseIpv6(s: string): Ipv6Addr | null {
   return a;
 }
 
-/** RFC 5952 text form: lower case, longest run (≥ 2) of zero words as "::" */
+/**
+ * RFC 5952 text form as glibc's inet_ntop prints it: lower case, the longest run (≥ 2) of zero words as
+ * "::", and IPv4-mapped (::ffff:a.b.c.d) and -compatible (::a.b.c.d) addresses with a dotted quad
+ */
 export function formatIpv6(b: Uint8Array, o = 0): string {
   const w: number[] = [];
   for (let i = 0; i < 8; i++) w.push(getU16(b, o + i * 2));
@@ -356,6 +359,10 @@ export function formatIpv6(b: Uint8Array, o = 0): string {
       bestLen = j - i;
     }
     i = j;
+  }
+  if (best === 0 && (bestLen === 6 || (bestLen === 7 && w[7] !== 1) || (bestLen === 5 && w[5] === 0xffff))) {
+    const quad = `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+    return bestLen === 5 ? `::ffff:${quad}` : `::${quad}`;
   }
   const hx = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
   if (best < 0) return hx(w);
