@@ -19,7 +19,7 @@ import { TcpSock } from './sock';
 import { tcp_make_reset } from './tcp_reset';
 import { AF_INET6, TcpInet6, type TcpAfOps } from './tcp_af_ops';
 import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
-import type { SynInfo, TcpNet } from './tcp_ipv4';
+import { synInfoOf, type SynInfo, type TcpNet } from './tcp_ipv4';
 import { tcp_connect, tcp_create_openreq_child } from './tcp_output';
 import { tcp_v6_err } from './tcp_v6_err';
 
@@ -254,21 +254,7 @@ function tcp_v6_forward_syn(t6: Tcp6Net, idev: Inet6Dev, skb: Skb, seg: TcpSeg):
     t6.tcp.mib.TcpExt.TCPReqQFullDrop++;
     return NET_RX_DROP;
   }
-  const o = seg.opts;
-  const syn: SynInfo = {
-    saddr: seg.saddr,
-    daddr: seg.daddr,
-    sport: seg.sport,
-    dport: seg.dport,
-    seq: seg.seq,
-    window: seg.window,
-    mss: o.mss,
-    wscale: o.wscale,
-    sackPerm: o.sackPerm,
-    ts: o.ts,
-    tsval: o.tsval,
-  };
-  const req = new TcpForwardRequest6(t6, idev, syn, key);
+  const req = new TcpForwardRequest6(t6, idev, synInfoOf(seg), key);
   req.addrs.set(b.subarray(nh + 8, nh + 24), 0);
   req.addrs.set(b.subarray(nh + 24, nh + 40), 16);
   t6.forwardPending.set(key, req);
