@@ -1,8 +1,8 @@
 // ICMPv4 message view (RFC 792, include/uapi/linux/icmp.h).
-import { getU16, getU32, setU16, setU32 } from './bytes';
+import { getU16, setU16 } from './bytes';
 import { csum_fold, csum_partial } from './checksum';
-import { WIRE_CHECKSUM, WIRE_OK, WIRE_TRUNCATED } from './error';
-import { ByteView } from './view';
+import { WIRE_CHECKSUM, WIRE_OK } from './error';
+import { IcmpHeaderView } from './icmp-header';
 
 export const ICMP_HLEN = 8;
 export const ICMP_ECHOREPLY = 0;
@@ -46,60 +46,16 @@ export function icmpIsError(type: number): boolean {
   }
 }
 
-const field = { TYPE: 0, CODE: 1, CHECKSUM: 2, REST: 4, ECHO_IDENT: 4, ECHO_SEQ: 6, MTU: 6, DATA: 8 } as const;
+/** offset of the next-hop MTU (RFC 1191) in a fragmentation-needed message */
+const MTU = 6;
 
-export class Icmpv4Packet extends ByteView {
-  check(): number {
-    return this.len < ICMP_HLEN ? WIRE_TRUNCATED : WIRE_OK;
-  }
-  get type(): number {
-    return this.buf[this.off + field.TYPE];
-  }
-  set type(v: number) {
-    this.buf[this.off + field.TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + field.CODE];
-  }
-  set code(v: number) {
-    this.buf[this.off + field.CODE] = v;
-  }
-  get checksum(): number {
-    return getU16(this.buf, this.off + field.CHECKSUM);
-  }
-  set checksum(v: number) {
-    setU16(this.buf, this.off + field.CHECKSUM, v);
-  }
-  /** the second 32-bit word (icmphdr.un): echo id/seq, gateway, or unused + next-hop MTU */
-  get rest(): number {
-    return getU32(this.buf, this.off + field.REST);
-  }
-  set rest(v: number) {
-    setU32(this.buf, this.off + field.REST, v);
-  }
-  get echoIdent(): number {
-    return getU16(this.buf, this.off + field.ECHO_IDENT);
-  }
-  set echoIdent(v: number) {
-    setU16(this.buf, this.off + field.ECHO_IDENT, v);
-  }
-  get echoSeq(): number {
-    return getU16(this.buf, this.off + field.ECHO_SEQ);
-  }
-  set echoSeq(v: number) {
-    setU16(this.buf, this.off + field.ECHO_SEQ, v);
-  }
+/** an ICMPv4 message: the shared header (icmp-header.ts), the RFC 1191 MTU, the plain checksum */
+export class Icmpv4Packet extends IcmpHeaderView {
   get nextHopMtu(): number {
-    return getU16(this.buf, this.off + field.MTU);
+    return getU16(this.buf, this.off + MTU);
   }
   set nextHopMtu(v: number) {
-    setU16(this.buf, this.off + field.MTU, v);
-  }
-  get dataOffset(): number {
-    return this.off + field.DATA;
-  }
-  get dataLen(): number {
-    return this.len - field.DATA;
+    setU16(this.buf, this.off + MTU, v);
   }
   /** the checksum covers the whole message (len bytes) */
   verifyChecksum(): boolean {

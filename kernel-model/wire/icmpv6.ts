@@ -1,9 +1,9 @@
 // ICMPv6 message view (RFC 4443, include/uapi/linux/icmpv6.h) and the Neighbor Discovery messages and
 // options (RFC 4861 §4, RFC 8106 RDNSS; include/net/ndisc.h). Checksums cover the IPv6 pseudo-header.
-import { getU16, getU32, setU16, setU32 } from './bytes';
 import { csum_fold, csum_partial } from './checksum';
-import { WIRE_CHECKSUM, WIRE_MALFORMED, WIRE_OK, WIRE_TRUNCATED } from './error';
+import { WIRE_CHECKSUM, WIRE_MALFORMED, WIRE_OK } from './error';
 import { csum_ipv6_magic, NEXTHDR_ICMP } from './ipv6';
+import { IcmpHeaderView } from './icmp-header';
 import { ByteView } from './view';
 
 export const ICMPV6_HLEN = 8;
@@ -48,46 +48,8 @@ export function icmpv6IsError(type: number): boolean {
   return (type & ICMPV6_INFOMSG_MASK) === 0;
 }
 
-const field = { TYPE: 0, CODE: 1, CHECKSUM: 2, REST: 4, ECHO_IDENT: 4, ECHO_SEQ: 6, DATA: 8 } as const;
-
-export class Icmpv6Packet extends ByteView {
-  check(): number {
-    return this.len < ICMPV6_HLEN ? WIRE_TRUNCATED : WIRE_OK;
-  }
-  get type(): number {
-    return this.buf[this.off + field.TYPE];
-  }
-  set type(v: number) {
-    this.buf[this.off + field.TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + field.CODE];
-  }
-  set code(v: number) {
-    this.buf[this.off + field.CODE] = v;
-  }
-  get checksum(): number {
-    return getU16(this.buf, this.off + field.CHECKSUM);
-  }
-  set checksum(v: number) {
-    setU16(this.buf, this.off + field.CHECKSUM, v);
-  }
-  /** the second 32-bit word: echo id/seq, MTU (packet too big), pointer (parameter problem), ND flags */
-  get rest(): number {
-    return getU32(this.buf, this.off + field.REST);
-  }
-  set rest(v: number) {
-    setU32(this.buf, this.off + field.REST, v);
-  }
-  get echoIdent(): number {
-    return getU16(this.buf, this.off + field.ECHO_IDENT);
-  }
-  get echoSeq(): number {
-    return getU16(this.buf, this.off + field.ECHO_SEQ);
-  }
-  get dataOffset(): number {
-    return this.off + field.DATA;
-  }
+/** an ICMPv6 message: the shared header (icmp-header.ts) with the pseudo-header checksum */
+export class Icmpv6Packet extends IcmpHeaderView {
   /** checksum over the pseudo-header (addresses at sb[so], db[dof]) and the whole message */
   verifyChecksum(sb: Uint8Array, so: number, db: Uint8Array, dof: number): boolean {
     return csum_fold(csum_partial(this.buf, this.off, this.len, csum_ipv6_magic(sb, so, db, dof, this.len, NEXTHDR_ICMP))) === 0;
