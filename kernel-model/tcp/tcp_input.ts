@@ -1310,11 +1310,7 @@ function tcp_sack_new_ofo_skb(tp: TcpSock, seq: number, end_seq: number): void {
         if (!after(js, sa[1]) && !after(sa[0], je)) {
           if (before(js, sa[0])) sa[0] = js;
           if (after(je, sa[1])) sa[1] = je;
-          for (let k = j; k < tp.num_sacks - 1; k++) {
-            sa[2 * k] = sa[2 * k + 2];
-            sa[2 * k + 1] = sa[2 * k + 3];
-          }
-          tp.num_sacks--;
+          tcp_sack_drop_block(tp, sa, j);
         } else {
           j++;
         }
@@ -1332,6 +1328,15 @@ function tcp_sack_new_ofo_skb(tp: TcpSock, seq: number, end_seq: number): void {
   tp.num_sacks = n + 1;
 }
 
+/** remove SACK block i, moving the later ones down (tcp_sack_maybe_coalesce and tcp_sack_remove do this) */
+function tcp_sack_drop_block(tp: TcpSock, sa: Uint32Array, i: number): void {
+  for (let k = i; k < tp.num_sacks - 1; k++) {
+    sa[2 * k] = sa[2 * k + 2];
+    sa[2 * k + 1] = sa[2 * k + 3];
+  }
+  tp.num_sacks--;
+}
+
 /** tcp_sack_remove: blocks now below rcv_nxt go */
 function tcp_sack_remove(tp: TcpSock): void {
   if (tp.rcvbuf.ofo.length === 0) {
@@ -1341,11 +1346,7 @@ function tcp_sack_remove(tp: TcpSock): void {
   const sa = tp.selective_acks;
   for (let i = 0; i < tp.num_sacks; ) {
     if (!before(tp.rcv_nxt, sa[2 * i])) {
-      for (let k = i; k < tp.num_sacks - 1; k++) {
-        sa[2 * k] = sa[2 * k + 2];
-        sa[2 * k + 1] = sa[2 * k + 3];
-      }
-      tp.num_sacks--;
+      tcp_sack_drop_block(tp, sa, i);
     } else {
       i++;
     }

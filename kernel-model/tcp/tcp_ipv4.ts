@@ -425,16 +425,7 @@ export function tcp_v4_rcv(tn: TcpNet, skb: Skb, ind: InDevice, rt: number): num
   const seg = tcp_parse_segment(rcvSeg, b, o, skb.len, saddr, daddr);
   seg.gso_size = skb.gso_size;
   const sk = tn.lookup(daddr, seg.dport, saddr, seg.sport);
-  if (sk !== null) {
-    sock_rps_save_rxhash(sk, skb); // tcp_v4_do_rcv / tcp_v6_do_rcv
-    try {
-      tcp_rcv(sk, seg);
-    } catch (err) {
-      tn.stack.bug(`tcp_rcv ${sk}`, err);
-    }
-    tn.sk_data_ready(sk);
-    return NET_RX_SUCCESS;
-  }
+  if (sk !== null) return tcp_do_rcv(tn, sk, skb, seg);
   const l = tn.lookupListener(daddr, seg.dport);
   if (l !== null) return tcp_v4_listen_rcv(tn, l, ind, seg);
   if (tn.forwarder !== null && seg.flags & TCPHDR_SYN && !(seg.flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN))) {
@@ -443,6 +434,18 @@ export function tcp_v4_rcv(tn: TcpNet, skb: Skb, ind: InDevice, rt: number): num
   // no_tcp_socket
   tcp_v4_send_reset(tn, ind, seg);
   return NET_RX_DROP;
+}
+
+/** tcp_v4_do_rcv / tcp_v6_do_rcv for a socket found in ehash: record the flow, process, wake the reader */
+export function tcp_do_rcv(tn: TcpNet, sk: TcpSock, skb: Skb, seg: TcpSeg): number {
+  sock_rps_save_rxhash(sk, skb);
+  try {
+    tcp_rcv(sk, seg);
+  } catch (err) {
+    tn.stack.bug(`tcp_rcv ${sk}`, err);
+  }
+  tn.sk_data_ready(sk);
+  return NET_RX_SUCCESS;
 }
 
 export function synInfoOf(seg: TcpSeg): SynInfo {

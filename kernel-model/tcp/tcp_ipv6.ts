@@ -5,7 +5,6 @@
 // one ehash (keyed by ports, as tcp_hashinfo is shared), one MIB (TCP_INC_STATS is family-blind), one
 // set of sysctls. An IPv6 socket keeps its addresses in TcpSock.inet6.addrs (no strings per packet).
 import type { Skb } from '../core/skb';
-import { sock_rps_save_rxhash } from '../core/sock_rps';
 import { PACKET_HOST } from '../core/skb';
 import { skb_csum_unnecessary } from '../ipv4/csum';
 import type { Inet6Dev } from '../ipv6/inet6_dev';
@@ -18,8 +17,8 @@ import { TCPHDR_ACK, TCPHDR_FIN, TCPHDR_RST, TCPHDR_SYN, TCP_HLEN } from '../wir
 import { TcpSock } from './sock';
 import { tcp_make_reset } from './tcp_reset';
 import { AF_INET6, TcpInet6, type TcpAfOps } from './tcp_af_ops';
-import { rcvSeg, tcp_parse_segment, tcp_rcv, type TcpSeg } from './tcp_input';
-import { synInfoOf, type SynInfo, type TcpNet } from './tcp_ipv4';
+import { rcvSeg, tcp_parse_segment, type TcpSeg } from './tcp_input';
+import { synInfoOf, tcp_do_rcv, type SynInfo, type TcpNet } from './tcp_ipv4';
 import { tcp_connect, tcp_create_openreq_child } from './tcp_output';
 import { tcp_v6_err } from './tcp_v6_err';
 
@@ -221,16 +220,7 @@ export function tcp_v6_rcv(t6: Tcp6Net, skb: Skb, idev: Inet6Dev): number {
   const seg = tcp_parse_segment(rcvSeg, b, o, skb.len, ipv6_fold32(b, nh + 8), ipv6_fold32(b, nh + 24));
   seg.gso_size = skb.gso_size;
   const sk = t6.lookup(b, nh + 24, seg.dport, b, nh + 8, seg.sport);
-  if (sk !== null) {
-    sock_rps_save_rxhash(sk, skb); // tcp_v4_do_rcv / tcp_v6_do_rcv
-    try {
-      tcp_rcv(sk, seg);
-    } catch (err) {
-      tn.stack.bug(`tcp_rcv ${sk}`, err);
-    }
-    tn.sk_data_ready(sk);
-    return NET_RX_SUCCESS;
-  }
+  if (sk !== null) return tcp_do_rcv(tn, sk, skb, seg);
   if (t6.forwarder !== null && seg.flags & TCPHDR_SYN && !(seg.flags & (TCPHDR_ACK | TCPHDR_RST | TCPHDR_FIN))) {
     return tcp_v6_forward_syn(t6, idev, skb, seg);
   }
